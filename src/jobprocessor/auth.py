@@ -1,0 +1,37 @@
+"""Password hashing (argon2) and API tokens (random, stored as SHA-256)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+
+TOKEN_PREFIX = "jp_"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True if ``password`` matches; a user without a password never signs in."""
+    if not password_hash:
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_token() -> str:
+    """A bearer token, shown once to its owner; only its hash is stored."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough (unlike passwords).
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,1 @@
+"""The ``jobprocessor`` command line (CONTRACT §4)."""

@@ -1,0 +1,376 @@
+"""``jobprocessor``: run workers and manage jobs, users and the database.
+
+Exit codes (CONTRACT §4): 0 ok; 1 refused or failed; 2 usage or bad input;
+3 not found; 4 ``wait`` timed out. Errors are one line on stderr.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from types import FrameType
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from sqlalchemy.exc import DBAPIError
+
+from jobprocessor.cli import output
+from jobprocessor.errors import InvalidInput, JobProcessorError
+from jobprocessor.model import Actor, Role, Status, StatusGroup
+from jobprocessor.registry import load_apps
+from jobprocessor.service import JobService, ListFilter, open_service
+from jobprocessor.settings import Settings
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    name="jobprocessor",
+    help="Durable background jobs that really stop, with reports.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+jobs_app = typer.Typer(help="Submit, follow, cancel, restart and delete jobs.", no_args_is_help=True)
+users_app = typer.Typer(help="Users of the console and the API.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(db_app, name="db")
+
+AppOption = Annotated[
+    list[str] | None,
+    typer.Option("--app", help="Module whose job types to load (repeatable; also JOBPROCESSOR_APP)."),
+]
+UserOption = Annotated[
+    str | None, typer.Option("--user", help="Act as this user (default: you, as an admin).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (CONTRACT §3).")]
+
+
+class State:
+    """Options of the top-level command, shared with the subcommands."""
+
+    database_url: str | None = None
+
+    @classmethod
+    def settings(cls) -> Settings:
+        return Settings(database_url=cls.database_url) if cls.database_url else Settings()
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn the service's errors into one stderr line and the documented exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except JobProcessorError as error:
+            raise fail(str(error), error.exit_code) from None
+        except DBAPIError as error:
+            raise fail(f"database error: {error.orig}", 1) from None
+
+    return wrapper
+
+
+@app.callback()
+def main_options(
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="JOBPROCESSOR_DATABASE_URL",
+            help="sqlite:///PATH or postgresql+psycopg://… (default: ./var/jobprocessor.sqlite3).",
+        ),
+    ] = None,
+) -> None:
+    """Durable background jobs that really stop, with reports."""
+    State.database_url = database_url
+
+
+def _service() -> JobService:
+    return open_service(State.settings())
+
+
+def _load(apps: list[str] | None) -> list[str]:
+    modules = list(apps or [])
+    env_apps = State.settings().app
+    modules += [m for m in env_apps.split(",") if m.strip()]
+    load_apps(modules)
+    return modules
+
+
+def _actor(service: JobService, user: str | None) -> Actor:
+    if user is None:
+        return Actor(getpass.getuser() or "cli", Role.ADMIN)
+    return service.actor_for(user)
+
+
+# -- worker and database ---------------------------------------------------------
+
+
+@app.command()
+@reports_errors
+def worker(
+    apps: AppOption = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Job slots.")] = 2,
+) -> None:
+    """Run jobs until SIGTERM/SIGINT (a second signal stops at once)."""
+    from jobprocessor.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    modules = _load(apps)
+    the_worker = Worker(State.settings(), concurrency=concurrency, apps=modules)
+
+    def on_signal(signum: int, _: FrameType | None) -> None:
+        logging.getLogger("jobprocessor").info("%s received: draining", signal.Signals(signum).name)
+        the_worker.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    the_worker.run()
+
+
+@db_app.command("upgrade")
+@reports_errors
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest version."""
+    open_service(State.settings())
+    typer.echo("database is up to date")
+
+
+@db_app.command("purge")
+@reports_errors
+def db_purge(
+    older_than_days: Annotated[
+        float | None, typer.Option(help="Age in days (default: the retention setting).")
+    ] = None,
+) -> None:
+    """Delete finished jobs older than the retention age, with their reports."""
+    settings = State.settings()
+    days = settings.retention_days if older_than_days is None else older_than_days
+    count = open_service(settings).purge(older_than_days=days, batch_size=settings.purge_batch_size)
+    typer.echo(f"purged {count} job(s) finished more than {days:g} day(s) ago")
+
+
+# -- jobs -------------------------------------------------------------------------
+
+
+@jobs_app.command("submit")
+@reports_errors
+def jobs_submit(
+    type_name: Annotated[str, typer.Argument(metavar="TYPE", help="Job type, e.g. diag.count.")],
+    params: Annotated[str, typer.Option("--params", help="Settings as a JSON object.")] = "{}",
+    user: UserOption = None,
+    title: Annotated[str | None, typer.Option("--title", help="Title instead of the type's.")] = None,
+    apps: AppOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Queue a job; its settings are checked first and nothing is stored if they are bad."""
+    try:
+        settings = json.loads(params)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"--params is not valid JSON: {error}") from None
+    if not isinstance(settings, dict):
+        raise InvalidInput("--params must be a JSON object, such as '{\"n\": 5}'")
+    _load(apps)
+    service = _service()
+    job = service.submit(_actor(service, user), type_name, settings, title=title)
+    if as_json:
+        output.print_json(job.to_dict())
+    else:
+        typer.echo(f"submitted job {job.id}: {job.title}")
+
+
+@jobs_app.command("list")
+@reports_errors
+def jobs_list(
+    status_group: Annotated[
+        StatusGroup, typer.Option("--status-group", case_sensitive=False)
+    ] = StatusGroup.ALL,
+    status: Annotated[Status | None, typer.Option("--status", case_sensitive=False)] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Jobs started by this user.")] = None,
+    type_name: Annotated[str | None, typer.Option("--type", help="Jobs of this type.")] = None,
+    category: Annotated[str | None, typer.Option("--category")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=500)] = 50,
+    cursor: Annotated[str | None, typer.Option("--cursor", help="Continue after this id.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Jobs, newest first."""
+    service = _service()
+    admin = Actor(getpass.getuser() or "cli", Role.ADMIN)
+    page = service.list(
+        admin,
+        ListFilter(
+            status_group=status_group,
+            status=status,
+            user=user,
+            type=type_name,
+            category=category,
+            limit=limit,
+            cursor=cursor,
+        ),
+    )
+    if as_json:
+        output.print_json([job.to_dict() for job in page.items])
+    elif not page.items:
+        typer.echo("no jobs match")
+    else:
+        typer.echo(output.job_table(page.items))
+        if page.next_cursor:
+            typer.echo(f"(more: --cursor {page.next_cursor})")
+
+
+@jobs_app.command("show")
+@reports_errors
+def jobs_show(job_id: Annotated[int, typer.Argument(metavar="ID")], as_json: JsonOption = False) -> None:
+    """One job."""
+    service = _service()
+    job = service.get(_actor(service, None), job_id)
+    if as_json:
+        output.print_json(job.to_dict())
+    else:
+        typer.echo(output.job_details(job))
+
+
+@jobs_app.command("report")
+@reports_errors
+def jobs_report(
+    job_id: Annotated[int, typer.Argument(metavar="ID")], as_json: JsonOption = False
+) -> None:
+    """A job's report: result, log, files and timeline."""
+    service = _service()
+    report = service.report(_actor(service, None), job_id)
+    if as_json:
+        output.print_json(report.to_dict(artifact_url="/api/v1/jobs/{id}/artifacts/{name}"))
+    else:
+        typer.echo(output.report_text(report))
+
+
+def _each(
+    ids: list[int], action: Callable[[int], Any], say: Callable[[int, Any], str | None]
+) -> None:
+    """Apply an action to every id; report each refusal; exit with the first error's code."""
+    code = 0
+    for job_id in ids:
+        try:
+            result = action(job_id)
+        except JobProcessorError as error:
+            typer.echo(f"error: {error}", err=True)
+            code = code or error.exit_code
+            continue
+        message = say(job_id, result)
+        if message:
+            typer.echo(message)
+    if code:
+        raise typer.Exit(code)
+
+
+@jobs_app.command("cancel")
+@reports_errors
+def jobs_cancel(ids: Annotated[list[int], typer.Argument(metavar="ID...")], user: UserOption = None) -> None:
+    """Cancel jobs: a queued one at once, a running one is asked to stop (then forced)."""
+    service = _service()
+    actor = _actor(service, user)
+    _each(ids, lambda i: service.cancel(actor, i), lambda i, job: f"job {i}: {job.status.value}")
+
+
+@jobs_app.command("restart")
+@reports_errors
+def jobs_restart(
+    ids: Annotated[list[int], typer.Argument(metavar="ID...")],
+    user: UserOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Start finished jobs again as new jobs with their original settings."""
+    service = _service()
+    actor = _actor(service, user)
+    created: list[dict[str, Any]] = []
+
+    def say(job_id: int, job: Any) -> str | None:
+        created.append(job.to_dict())
+        return None if as_json else f"job {job_id}: restarted as job {job.id}"
+
+    try:
+        _each(ids, lambda i: service.restart(actor, i), say)
+    finally:
+        if as_json and created:
+            output.print_json(created[0] if len(ids) == 1 else created)
+
+
+@jobs_app.command("delete")
+@reports_errors
+def jobs_delete(ids: Annotated[list[int], typer.Argument(metavar="ID...")], user: UserOption = None) -> None:
+    """Delete finished jobs with their reports and files."""
+    service = _service()
+    actor = _actor(service, user)
+    _each(ids, lambda i: service.delete(actor, i), lambda i, _: f"job {i}: deleted")
+
+
+@jobs_app.command("wait")
+@reports_errors
+def jobs_wait(
+    job_id: Annotated[int, typer.Argument(metavar="ID")],
+    timeout: Annotated[float | None, typer.Option("--timeout", min=0, help="Seconds.")] = None,
+) -> None:
+    """Wait until a job is finished: exit 0 if it succeeded, 1 otherwise, 4 on timeout."""
+    service = _service()
+    job = service.wait(_actor(service, None), job_id, timeout=timeout)
+    typer.echo(f"job {job_id}: {job.status.value}")
+    if job.status is not Status.SUCCEEDED:
+        raise typer.Exit(1)
+
+
+# -- users and tokens ---------------------------------------------------------------
+
+
+@users_app.command("add")
+@reports_errors
+def users_add(
+    name: str,
+    role: Annotated[Role, typer.Option("--role", case_sensitive=False)] = Role.USER,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    display_name: Annotated[str | None, typer.Option("--display-name")] = None,
+) -> None:
+    """Add a user who can sign in to the console (with a password) or use tokens."""
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise InvalidInput("the password read from standard input is empty")
+    _service().add_user(name, role=role, password=password, display_name=display_name)
+    typer.echo(f"user {name} added ({role.value})")
+
+
+@users_app.command("list")
+@reports_errors
+def users_list() -> None:
+    """Users and their roles."""
+    for user in _service().users.all():
+        typer.echo(f"{user.name}\t{user.role.value}\t{user.display_name}")
+
+
+@tokens_app.command("create")
+@reports_errors
+def tokens_create(name: str) -> None:
+    """Create an API token for a user; it is printed once and stored only as a hash."""
+    typer.echo(_service().create_token(name))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,148 @@
+"""What a running job sees: its settings, progress, cancellation, log and files.
+
+A JobContext lives in the job's own process. It talks to the worker through a
+``send`` function (a pipe in production, a list in unit tests), so that job code
+never needs a database connection of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+Message = tuple[Any, ...]
+Send = Callable[[Message], None]
+
+#: Progress is sent at most this often; the last value always reaches the worker.
+PROGRESS_INTERVAL = 0.1
+MAX_ARTIFACT_NAME = 255
+_FORBIDDEN_NAME_CHARS = set('/\\\x00:*?"<>|')
+
+logger = logging.getLogger(__name__)
+
+
+class JobCanceled(Exception):  # noqa: N818 - the contract's name
+    """Raised by ``check_canceled`` once a cancel was requested; ends the job ``canceled``."""
+
+
+class JobContext:
+    """The job's handle on the engine (CONTRACT §1)."""
+
+    def __init__(
+        self,
+        job_id: int,
+        params: dict[str, Any],
+        submitted_by: str,
+        send: Send,
+    ) -> None:
+        self.job_id = job_id
+        self.params = params
+        self.submitted_by = submitted_by
+        self._send = send
+        self._canceled = threading.Event()
+        self._callbacks: list[Callable[[], object]] = []
+        self._lock = threading.Lock()
+        self._pending_progress: Message | None = None
+        self._last_progress = 0.0
+        self.log = logging.getLogger(f"jobprocessor.job.{job_id}")
+        self.log.setLevel(logging.INFO)
+        self.log.propagate = False
+        self.log.handlers = [_ReportHandler(send)]
+
+    @property
+    def canceled(self) -> bool:
+        """True once a cancel request has reached this job."""
+        return self._canceled.is_set()
+
+    def check_canceled(self) -> None:
+        """Raise JobCanceled if a cancel was requested; call it between steps."""
+        if self._canceled.is_set():
+            raise JobCanceled(f"job {self.job_id} was canceled")
+
+    def on_cancel(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` once, from another thread, when a cancel arrives.
+
+        Use it to stop work that cannot check ``canceled`` itself, such as a
+        solver (``solver.stop_search``). Registered after the cancel, it runs at once.
+        """
+        with self._lock:
+            if not self._canceled.is_set():
+                self._callbacks.append(callback)
+                return
+        _call_safely(callback)
+
+    def progress(self, done: float, total: float | None = None, message: str | None = None) -> None:
+        """Say how far the job is, e.g. ``progress(3, 10, "employee 3 of 10")``."""
+        update = ("progress", float(done), None if total is None else float(total), message)
+        now = time.monotonic()
+        finished = total is not None and done >= total
+        if finished or now - self._last_progress >= PROGRESS_INTERVAL:
+            self._pending_progress = None
+            self._last_progress = now
+            self._send(update)
+        else:
+            self._pending_progress = update
+
+    def add_artifact(
+        self, name: str, data: bytes | str, media_type: str = "application/octet-stream"
+    ) -> None:
+        """Attach a file to the job's report (a second file of one name replaces the first)."""
+        check_artifact_name(name)
+        payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        self._send(("artifact", name, media_type, payload))
+
+    # -- called by the runner -------------------------------------------------
+
+    def flush(self) -> None:
+        """Send progress that was held back by the rate limit."""
+        if self._pending_progress is not None:
+            self._send(self._pending_progress)
+            self._pending_progress = None
+
+    def request_cancel(self) -> None:
+        """Mark the job canceled and run its hooks (once)."""
+        with self._lock:
+            if self._canceled.is_set():
+                return
+            self._canceled.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            _call_safely(callback)
+
+
+def check_artifact_name(name: str) -> None:
+    """A file name, not a path: no separators, no '..', at most 255 characters."""
+    if (
+        not isinstance(name, str)
+        or not name.strip()
+        or len(name) > MAX_ARTIFACT_NAME
+        or name in {".", ".."}
+        or name.startswith(".")
+        or set(name) & _FORBIDDEN_NAME_CHARS
+    ):
+        raise ValueError(f"invalid artifact name {name!r}: use a plain file name such as 'report.csv'")
+
+
+def _call_safely(callback: Callable[[], object]) -> None:
+    try:
+        callback()
+    except Exception:
+        logger.exception("on_cancel hook %r failed", callback)
+
+
+class _ReportHandler(logging.Handler):
+    """Sends INFO-and-above records to the worker, which stores them in the report."""
+
+    def __init__(self, send: Send) -> None:
+        super().__init__(level=logging.INFO)
+        self._send_message = send
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._send_message(("log", record.created, record.levelname, self.format(record)))
+        except Exception:
+            self.handleError(record)

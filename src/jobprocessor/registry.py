@@ -1,0 +1,200 @@
+"""Job types: the ``@job`` decorator, parameter validation and app loading.
+
+A job type's parameters are the keyword arguments of its function after ``ctx``.
+A pydantic model is built from that signature once, at registration, so that
+submission validates settings exactly as the function will receive them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import string
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from jobprocessor.errors import InvalidInput
+from jobprocessor.model import Category
+
+JobFunction = Callable[..., Any]
+
+DEFAULT_CANCEL_GRACE = 10.0
+
+
+@dataclass(frozen=True)
+class JobType:
+    """A registered kind of job."""
+
+    name: str
+    function: JobFunction
+    category: str
+    title: str
+    cancel_grace: float
+    lock: str | None
+    retries: int
+    params_model: type[BaseModel]
+    description: str
+
+    def validate(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Check ``params`` and return them as JSON-ready original settings.
+
+        Raises InvalidInput naming each field at fault; nothing is stored before this.
+        """
+        if not isinstance(params, dict):
+            raise InvalidInput("params must be a JSON object", fields={"params": "not an object"})
+        try:
+            model = self.params_model.model_validate(params)
+        except ValidationError as error:
+            fields = {
+                ".".join(str(p) for p in e["loc"]) or "params": e["msg"] for e in error.errors()
+            }
+            detail = "; ".join(f"{name}: {msg}" for name, msg in fields.items())
+            raise InvalidInput(f"invalid params for {self.name}: {detail}", fields=fields) from None
+        return model.model_dump(mode="json")
+
+    def load(self, stored: dict[str, Any]) -> dict[str, Any]:
+        """Turn stored settings back into the typed values the function expects."""
+        model = self.params_model.model_validate(stored)
+        return {name: getattr(model, name) for name in type(model).model_fields}
+
+    def format_title(self, params: dict[str, Any]) -> str:
+        return format_template(self.title, params, fallback=self.name)
+
+    def lock_key(self, params: dict[str, Any]) -> str | None:
+        if self.lock is None:
+            return None
+        return format_template(self.lock, params, fallback=self.lock)
+
+    def params_schema(self) -> dict[str, Any]:
+        """The JSON Schema of the parameters, for forms and the API."""
+        return self.params_model.model_json_schema()
+
+
+def format_template(template: str, params: dict[str, Any], *, fallback: str) -> str:
+    """Format a title or lock template over parameters; never raises."""
+    try:
+        return string.Formatter().vformat(template, (), params)
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return fallback
+
+
+class Registry:
+    """The job types known to this process."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, JobType] = {}
+
+    def add(self, job_type: JobType) -> None:
+        existing = self._types.get(job_type.name)
+        if existing is not None and existing.function is not job_type.function:
+            if _qualified(existing.function) != _qualified(job_type.function):
+                raise ValueError(f"job type {job_type.name!r} is registered twice")
+        self._types[job_type.name] = job_type
+
+    def get(self, name: str) -> JobType:
+        try:
+            return self._types[name]
+        except KeyError:
+            known = ", ".join(sorted(self._types)) or "none (load an app with --app)"
+            raise InvalidInput(
+                f"unknown job type {name!r}; known types: {known}", fields={"type": "unknown"}
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._types
+
+    def names(self) -> list[str]:
+        return sorted(self._types)
+
+    def all(self) -> list[JobType]:
+        return [self._types[n] for n in self.names()]
+
+
+def _qualified(function: JobFunction) -> str:
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+#: The process-wide registry that ``@job`` writes to.
+registry = Registry()
+
+
+def job(
+    name: str,
+    *,
+    category: str,
+    title: str | None = None,
+    cancel_grace: float = DEFAULT_CANCEL_GRACE,
+    lock: str | None = None,
+    retries: int = 0,
+) -> Callable[[JobFunction], JobFunction]:
+    """Register a function as a job type (CONTRACT §1).
+
+    The function takes a ``JobContext`` first, then its parameters as keyword
+    arguments with annotations; what it returns must be JSON-serialisable.
+    """
+    if not name or not isinstance(name, str):
+        raise ValueError("a job type needs a non-empty name")
+    if category not in {c.value for c in Category} and not category.isidentifier():
+        raise ValueError(f"category {category!r} must be an identifier such as 'report'")
+    if cancel_grace < 0 or retries < 0:
+        raise ValueError("cancel_grace and retries must not be negative")
+
+    def register(function: JobFunction) -> JobFunction:
+        job_type = JobType(
+            name=name,
+            function=function,
+            category=category,
+            title=title or name,
+            cancel_grace=float(cancel_grace),
+            lock=lock,
+            retries=int(retries),
+            params_model=_params_model(name, function),
+            description=inspect.getdoc(function) or "",
+        )
+        registry.add(job_type)
+        return function
+
+    return register
+
+
+def _params_model(name: str, function: JobFunction) -> type[BaseModel]:
+    """A pydantic model of the function's parameters after ``ctx``."""
+    signature = inspect.signature(function)
+    parameters = list(signature.parameters.values())
+    if not parameters:
+        raise TypeError(f"job {name!r}: the function must take a JobContext as first argument")
+    hints = get_type_hints(function, include_extras=True)
+    fields: dict[str, Any] = {}
+    for parameter in parameters[1:]:
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            raise TypeError(f"job {name!r}: *args and **kwargs cannot be parameters")
+        annotation = hints.get(parameter.name, Any)
+        default = ... if parameter.default is parameter.empty else parameter.default
+        fields[parameter.name] = (annotation, default)
+    model_name = "Params_" + "".join(c if c.isalnum() else "_" for c in name)
+    config = ConfigDict(extra="forbid", arbitrary_types_allowed=False)
+    model: type[BaseModel] = create_model(model_name, __config__=config, **fields)
+    return model
+
+
+def load_apps(modules: Iterable[str]) -> list[str]:
+    """Import the named modules so that their ``@job`` types register.
+
+    Raises InvalidInput with the module's name if one cannot be imported.
+    """
+    loaded = []
+    for module in modules:
+        module = module.strip()
+        if not module:
+            continue
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise InvalidInput(
+                f"cannot import app module {module!r}: {error}", fields={"app": module}
+            ) from None
+        loaded.append(module)
+    return loaded

@@ -1,0 +1,317 @@
+"""The rules of jobs, in one place: who may do what to which job, and when.
+
+The CLI, the REST API, the console and the Python client all call this; none of
+them touches the store. Every call names an Actor: an admin sees and acts on
+every job, a user only on their own (another user's job is "not found", so its
+existence does not leak).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from jobprocessor.auth import hash_password, hash_token, new_token, verify_password
+from jobprocessor.errors import Conflict, InvalidInput, JobProcessorError, NotFound, WaitTimeout
+from jobprocessor.model import (
+    ArtifactInfo,
+    Actor,
+    Job,
+    Report,
+    Role,
+    Status,
+    StatusGroup,
+    User,
+    utcnow,
+)
+from jobprocessor.registry import JobType, Registry, registry
+from jobprocessor.settings import Settings
+from jobprocessor.store import JobStore, create_db_engine, upgrade
+from jobprocessor.store.jobs import JobQuery, NewJob
+from jobprocessor.store.users import UserStore
+
+MAX_PAGE = 500
+MAX_TITLE = 500
+USER_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-")
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a job list and the cursor of the next, if there is one."""
+
+    items: list[Job]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    """The outcome of one id of a bulk action."""
+
+    id: int
+    ok: bool
+    error: str | None = None
+    job: Job | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "ok": self.ok,
+            "error": self.error,
+            "job": self.job.to_dict() if self.job else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    """What a caller may filter the job list by (CONTRACT §5)."""
+
+    status_group: StatusGroup = StatusGroup.ALL
+    status: Status | None = None
+    user: str | None = None
+    type: str | None = None
+    category: str | None = None
+    q: str | None = None
+    limit: int = 50
+    cursor: str | None = None
+
+
+class JobService:
+    """Submit, list, cancel, restart, delete and report jobs on behalf of an actor."""
+
+    def __init__(self, store: JobStore, users: UserStore, types: Registry = registry) -> None:
+        self.store = store
+        self.users = users
+        self.types = types
+
+    # -- jobs -----------------------------------------------------------------
+
+    def submit(
+        self, actor: Actor, type_name: str, params: dict[str, Any] | None = None, *, title: str | None = None
+    ) -> Job:
+        """Validate settings and queue a job; bad input raises and stores nothing."""
+        job_type = self.types.get(type_name)
+        settings = job_type.validate(params if params is not None else {})
+        return self.store.insert([self._new_job(actor, job_type, settings, title)], by=actor.name)[0]
+
+    def submit_many(
+        self, actor: Actor, type_name: str, params_list: Sequence[dict[str, Any]]
+    ) -> list[Job]:
+        """Queue many jobs of one type in one transaction (all or nothing)."""
+        job_type = self.types.get(type_name)
+        new_jobs = [self._new_job(actor, job_type, job_type.validate(p), None) for p in params_list]
+        return self.store.insert(new_jobs, by=actor.name)
+
+    def _new_job(
+        self, actor: Actor, job_type: JobType, settings: dict[str, Any], title: str | None
+    ) -> NewJob:
+        if title is not None:
+            title = title.strip()
+            if not title or len(title) > MAX_TITLE:
+                raise InvalidInput(
+                    f"title must be 1 to {MAX_TITLE} characters", fields={"title": "length"}
+                )
+        return NewJob(
+            type=job_type.name,
+            category=job_type.category,
+            title=title or job_type.format_title(settings)[:MAX_TITLE],
+            params=settings,
+            submitted_by=actor.name,
+            cancel_grace=job_type.cancel_grace,
+            lock_key=job_type.lock_key(settings),
+            max_retries=job_type.retries,
+        )
+
+    def get(self, actor: Actor, job_id: int) -> Job:
+        job = self.store.get(job_id) if job_id > 0 else None
+        if job is None or not actor.may_see(job):
+            raise NotFound(f"job {job_id} not found")
+        return job
+
+    def list(self, actor: Actor, filters: ListFilter) -> Page:
+        """Newest first. A user sees their own jobs whatever ``user`` says."""
+        if not 1 <= filters.limit <= MAX_PAGE:
+            raise InvalidInput(f"limit must be 1 to {MAX_PAGE}", fields={"limit": "range"})
+        statuses = filters.status_group.statuses
+        if filters.status is not None:
+            statuses = statuses & {filters.status}
+        user = filters.user if actor.is_admin else actor.name
+        if not actor.is_admin and filters.user not in (None, actor.name):
+            return Page([], None)
+        query = JobQuery(
+            statuses=statuses,
+            submitted_by=user or None,
+            type=filters.type or None,
+            category=filters.category or None,
+            text=(filters.q or "").strip() or None,
+            before_id=_parse_cursor(filters.cursor),
+            limit=filters.limit + 1,
+        )
+        if not statuses:
+            return Page([], None)
+        jobs = self.store.list(query)
+        more = len(jobs) > filters.limit
+        jobs = jobs[: filters.limit]
+        return Page(jobs, str(jobs[-1].id) if more and jobs else None)
+
+    def cancel(self, actor: Actor, job_id: int) -> Job:
+        """Queued → canceled at once; running → canceling. A finished job: Conflict."""
+        job = self.get(actor, job_id)
+        if job.status.is_finished:
+            raise Conflict(f"job {job_id} is already {job.status.value}")
+        changed = self.store.request_cancel(job_id, by=actor.name)
+        if changed is None:
+            latest = self.store.get(job_id)
+            state = latest.status.value if latest else "deleted"
+            raise Conflict(f"job {job_id} is already {state}")
+        return changed
+
+    def restart(self, actor: Actor, job_id: int) -> Job:
+        """A new job with the same type and original settings; the old one stays."""
+        job = self.get(actor, job_id)
+        if not job.status.is_finished:
+            raise Conflict(f"job {job_id} is still {job.status.value}; only finished jobs restart")
+        new = NewJob(
+            type=job.type,
+            category=job.category,
+            title=job.title,
+            params=job.params,
+            submitted_by=actor.name,
+            cancel_grace=job.cancel_grace,
+            lock_key=job.lock_key,
+            max_retries=job.max_retries,
+            restarted_from=job.id,
+        )
+        return self.store.insert([new], by=actor.name)[0]
+
+    def delete(self, actor: Actor, job_id: int) -> None:
+        """Remove a finished job with its report and files. An active job: Conflict."""
+        job = self.get(actor, job_id)
+        if not job.status.is_finished:
+            raise Conflict(
+                f"job {job_id} is still {job.status.value}; cancel it before deleting it"
+            )
+        if not self.store.delete_finished(job_id):
+            raise NotFound(f"job {job_id} not found")
+
+    def bulk(self, actor: Actor, action: str, ids: Sequence[int]) -> list[BulkResult]:
+        """Apply one action to each id; one refusal does not stop the others."""
+        actions: dict[str, Callable[[Actor, int], Job | None]] = {
+            "cancel": self.cancel,
+            "restart": self.restart,
+            "delete": self.delete,
+        }
+        if action not in actions:
+            raise InvalidInput(
+                f"unknown action {action!r}; use cancel, restart or delete",
+                fields={"action": "unknown"},
+            )
+        results = []
+        for job_id in dict.fromkeys(ids):
+            try:
+                job = actions[action](actor, job_id)
+            except JobProcessorError as error:
+                results.append(BulkResult(job_id, False, str(error)))
+            else:
+                results.append(BulkResult(job_id, True, None, job))
+        return results
+
+    def report(self, actor: Actor, job_id: int) -> Report:
+        job = self.get(actor, job_id)
+        return Report(
+            job=job,
+            entries=self.store.entries(job_id),
+            artifacts=self.store.artifacts(job_id),
+            events=self.store.events(job_id),
+        )
+
+    def artifact(self, actor: Actor, job_id: int, name: str) -> tuple[ArtifactInfo, bytes]:
+        self.get(actor, job_id)
+        found = self.store.artifact(job_id, name)
+        if found is None:
+            raise NotFound(f"job {job_id} has no file {name!r}")
+        return found
+
+    def restarts_of(self, actor: Actor, job_id: int) -> list[int]:
+        self.get(actor, job_id)
+        return self.store.restarts_of(job_id)
+
+    def wait(
+        self, actor: Actor, job_id: int, *, timeout: float | None = None, poll: float = 0.1
+    ) -> Job:
+        """Block until the job is finished; WaitTimeout after ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = self.get(actor, job_id)
+            if job.status.is_finished:
+                return job
+            if deadline is not None and time.monotonic() >= deadline:
+                raise WaitTimeout(f"job {job_id} is still {job.status.value} after {timeout:g} s")
+            pause = poll if deadline is None else min(poll, max(0.0, deadline - time.monotonic()))
+            time.sleep(pause)
+
+    def purge(self, *, older_than_days: float, batch_size: int = 500) -> int:
+        """Delete finished jobs older than the given age; returns how many."""
+        before = utcnow() - timedelta(days=older_than_days)
+        return self.store.purge_finished(before=before, batch_size=batch_size)
+
+    # -- users ----------------------------------------------------------------
+
+    def add_user(
+        self, name: str, *, role: Role = Role.USER, password: str | None = None, display_name: str | None = None
+    ) -> User:
+        check_user_name(name)
+        user = User(name, display_name or name, role)
+        if not self.users.add(user, hash_password(password) if password else None):
+            raise Conflict(f"user {name!r} exists already")
+        return user
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        user = self.users.get(name)
+        if user is None or not verify_password(self.users.password_hash(name), password):
+            return None
+        return user
+
+    def create_token(self, name: str) -> str:
+        """A new API token for an existing user; the token itself is never stored."""
+        if self.users.get(name) is None:
+            raise NotFound(f"user {name!r} not found")
+        token = new_token()
+        self.users.add_token(name, hash_token(token))
+        return token
+
+    def user_for_token(self, token: str) -> User | None:
+        return self.users.user_for_token(hash_token(token))
+
+    def actor_for(self, name: str) -> Actor:
+        """The actor for a user name: their role if known, else a plain user."""
+        user = self.users.get(name)
+        return Actor(name, user.role if user else Role.USER)
+
+
+def check_user_name(name: str) -> None:
+    if not name or len(name) > 150 or not set(name) <= USER_NAME_CHARS:
+        raise InvalidInput(
+            "user names are 1 to 150 letters, digits, '.', '_', '@' or '-'",
+            fields={"name": "invalid"},
+        )
+
+
+def _parse_cursor(cursor: str | None) -> int | None:
+    if cursor in (None, ""):
+        return None
+    assert cursor is not None
+    if not cursor.isdigit() or int(cursor) <= 0:
+        raise InvalidInput("cursor is not one this API gave out", fields={"cursor": "invalid"})
+    return int(cursor)
+
+
+def open_service(settings: Settings | None = None, *, migrate: bool = True) -> JobService:
+    """A service on the configured database, its schema brought up to date."""
+    settings = settings or Settings()
+    engine = create_db_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    return JobService(JobStore(engine), UserStore(engine))

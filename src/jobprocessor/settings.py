@@ -1,0 +1,79 @@
+"""Settings, declared once: name, type, default, environment variable and help.
+
+Every setting can be given as ``JOBPROCESSOR_<NAME>`` in the environment; the CLI
+overrides a few of them with options. ``jobprocessor settings`` prints this table,
+and docs/settings.md is generated from it, so the three never disagree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_PATH = Path("var") / "jobprocessor.sqlite3"
+
+
+def default_database_url() -> str:
+    """The embedded SQLite file under ``./var/`` (created on first use)."""
+    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+class Settings(BaseSettings):
+    """Engine settings; see each field's description."""
+
+    model_config = SettingsConfigDict(env_prefix="JOBPROCESSOR_", extra="ignore")
+
+    database_url: str = Field(
+        default_factory=default_database_url,
+        description="SQLAlchemy URL: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB.",
+    )
+    app: str = Field(
+        default="",
+        description="Comma-separated modules to import for their job types (like --app).",
+    )
+    heartbeat_interval: float = Field(
+        default=2.0, gt=0, description="Seconds between a worker's heartbeats."
+    )
+    heartbeat_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds without a heartbeat after which a worker counts as lost and "
+        "its running jobs fail with WorkerLost (or are re-queued if retries allow).",
+    )
+    poll_interval: float = Field(
+        default=0.2,
+        gt=0,
+        description="Seconds between looks for new jobs when nothing woke the worker "
+        "(PostgreSQL also wakes it with LISTEN/NOTIFY).",
+    )
+    cancel_poll_interval: float = Field(
+        default=0.25, gt=0, description="Seconds between a worker's looks for cancel requests."
+    )
+    default_cancel_grace: float = Field(
+        default=10.0,
+        ge=0,
+        description="Seconds a job may take to stop after a cancel before it is stopped "
+        "by force, for job types that do not set cancel_grace.",
+    )
+    shutdown_timeout: float = Field(
+        default=30.0,
+        ge=0,
+        description="On SIGTERM/SIGINT, seconds running jobs get to finish before they "
+        "are canceled.",
+    )
+    retention_days: float = Field(
+        default=30.0,
+        ge=0,
+        description="Finished jobs older than this are purged with their reports (0 keeps all).",
+    )
+    retention_interval: float = Field(
+        default=3600.0, gt=0, description="Seconds between a worker's retention purges."
+    )
+    purge_batch_size: int = Field(
+        default=500, gt=0, description="Jobs deleted per transaction when purging."
+    )
+    claim_batch_size: int = Field(
+        default=32, gt=0, description="Most jobs a worker claims in one round trip."
+    )

@@ -1,0 +1,107 @@
+"""Database engines for the two supported databases.
+
+SQLite is the embedded default: WAL so readers never block the writer, a busy
+timeout so concurrent processes wait instead of failing, and ``BEGIN IMMEDIATE``
+for write transactions so that a claim takes the write lock before it reads
+(two workers can then never claim the same job). Read-only transactions use a
+plain ``BEGIN`` and do not lock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from jobprocessor.errors import InvalidInput
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Execution option that marks a connection's transactions as read-only (SQLite: no lock).
+READ_ONLY = "jobprocessor_read_only"
+
+
+def parse_url(url: str) -> URL:
+    """Check a database URL and normalise the PostgreSQL driver to psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise InvalidInput(
+            f"invalid database URL {url!r}", fields={"database_url": "invalid"}
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            raise InvalidInput(
+                "an in-memory SQLite database cannot be shared with workers; give a file path",
+                fields={"database_url": "in-memory"},
+            )
+        return parsed
+    raise InvalidInput(
+        f"unsupported database {backend!r}: use sqlite:///PATH or postgresql+psycopg://…",
+        fields={"database_url": "unsupported"},
+    )
+
+
+def create_db_engine(url: str, *, pool_size: int = 5) -> Engine:
+    """An engine set up for concurrent workers on SQLite or PostgreSQL."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, pool_size)
+    return create_engine(
+        parsed,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def _sqlite_engine(url: URL, pool_size: int) -> Engine:
+    assert url.database is not None
+    Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN itself (the driver's own is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def libpq_dsn(engine: Engine) -> str:
+    """The engine's PostgreSQL URL as psycopg expects it (for LISTEN connections)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def describe(engine: Engine) -> dict[str, Any]:
+    """Where the engine points, with the password hidden (safe to log)."""
+    return {"dialect": engine.dialect.name, "url": engine.url.render_as_string(hide_password=True)}

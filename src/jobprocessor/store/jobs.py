@@ -1,0 +1,636 @@
+"""Every SQL statement about jobs, their reports and the workers that run them.
+
+State changes are conditional updates (``… WHERE status IN (…)``), so that a
+cancel racing a job's own finish, or two workers racing for one job, always
+leave one consistent final state: whoever's update matches first wins, the
+other sees zero rows and knows it lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from jobprocessor.model import (
+    FINISHED_STATUSES,
+    HELD_STATUSES,
+    ArtifactInfo,
+    Event,
+    Job,
+    JobError,
+    Progress,
+    ReportEntry,
+    Status,
+    TimelineEvent,
+    utcnow,
+)
+from jobprocessor.store.engine import READ_ONLY
+from jobprocessor.store.tables import job_artifacts, job_entries, job_events, jobs, workers
+
+#: PostgreSQL channels: new jobs wake idle workers; cancels reach a worker at once.
+QUEUED_CHANNEL = "jobprocessor_queued"
+CANCEL_CHANNEL = "jobprocessor_cancel"
+
+_HELD = [s.value for s in HELD_STATUSES]
+_FINISHED = [s.value for s in FINISHED_STATUSES]
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A job ready to be stored: validated settings, resolved title and lock."""
+
+    type: str
+    category: str
+    title: str
+    params: dict[str, Any]
+    submitted_by: str
+    cancel_grace: float
+    lock_key: str | None = None
+    max_retries: int = 0
+    restarted_from: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobQuery:
+    """A filtered, newest-first page of jobs (keyset pagination on id)."""
+
+    statuses: frozenset[Status] | None = None
+    submitted_by: str | None = None
+    type: str | None = None
+    category: str | None = None
+    text: str | None = None
+    before_id: int | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a job ended, as the worker reports it."""
+
+    status: Status
+    result: Any = None
+    error: JobError | None = None
+    forced: bool = False
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rescued:
+    """A job taken from a lost worker: re-queued, or ended."""
+
+    job_id: int
+    status: Status
+
+
+class JobStore:
+    """Jobs, reports and workers in one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_postgres = engine.dialect.name == "postgresql"
+
+    # -- transactions -------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection:
+            connection.execution_options(**{READ_ONLY: True})
+            with connection.begin():
+                yield connection
+
+    def _notify(self, connection: Connection, channel: str, payload: str = "") -> None:
+        if self.is_postgres:
+            connection.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": channel, "payload": payload},
+            )
+
+    # -- submission -----------------------------------------------------------
+
+    def insert(self, new_jobs: Sequence[NewJob], *, by: str) -> list[Job]:
+        """Store jobs as ``queued`` with their timeline's first event."""
+        now = utcnow()
+        created: list[Job] = []
+        with self.writing() as connection:
+            for new in new_jobs:
+                row = connection.execute(
+                    insert(jobs)
+                    .values(
+                        type=new.type,
+                        category=new.category,
+                        title=new.title,
+                        status=Status.QUEUED.value,
+                        params=new.params,
+                        submitted_by=new.submitted_by,
+                        created_at=now,
+                        lock_key=new.lock_key,
+                        max_retries=new.max_retries,
+                        cancel_grace=new.cancel_grace,
+                        restarted_from=new.restarted_from,
+                    )
+                    .returning(*jobs.c)
+                ).one()
+                job = row_to_job(row)
+                events: list[dict[str, Any]] = [_event(job.id, Event.SUBMITTED, by, now)]
+                if new.restarted_from is not None:
+                    events.append(
+                        _event(job.id, Event.RESTARTED_FROM, by, now, f"#{new.restarted_from}")
+                    )
+                connection.execute(insert(job_events), events)
+                created.append(job)
+            self._notify(connection, QUEUED_CHANNEL)
+        return created
+
+    # -- reading ------------------------------------------------------------
+
+    def get(self, job_id: int) -> Job | None:
+        with self.reading() as connection:
+            row = connection.execute(select(jobs).where(jobs.c.id == job_id)).first()
+        return row_to_job(row) if row else None
+
+    def list(self, query: JobQuery) -> list[Job]:
+        """Newest first; ``before_id`` continues after the previous page."""
+        statement = select(jobs).order_by(jobs.c.id.desc()).limit(query.limit)
+        if query.statuses is not None and len(query.statuses) < len(Status):
+            statement = statement.where(jobs.c.status.in_(sorted(s.value for s in query.statuses)))
+        if query.submitted_by is not None:
+            statement = statement.where(jobs.c.submitted_by == query.submitted_by)
+        if query.type is not None:
+            statement = statement.where(jobs.c.type == query.type)
+        if query.category is not None:
+            statement = statement.where(jobs.c.category == query.category)
+        if query.text:
+            pattern = "%" + query.text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+            statement = statement.where(
+                func.lower(jobs.c.title).like(pattern.lower() + "%", escape="\\")
+            )
+        if query.before_id is not None:
+            statement = statement.where(jobs.c.id < query.before_id)
+        with self.reading() as connection:
+            return [row_to_job(row) for row in connection.execute(statement)]
+
+    def restarts_of(self, job_id: int) -> list[int]:
+        with self.reading() as connection:
+            rows = connection.execute(
+                select(jobs.c.id).where(jobs.c.restarted_from == job_id).order_by(jobs.c.id)
+            )
+            return [row.id for row in rows]
+
+    def entries(self, job_id: int, *, limit: int | None = None) -> list[ReportEntry]:
+        statement = (
+            select(job_entries.c.at, job_entries.c.level, job_entries.c.message)
+            .where(job_entries.c.job_id == job_id)
+            .order_by(job_entries.c.id)
+            .limit(limit)
+        )
+        with self.reading() as connection:
+            return [ReportEntry(r.at, r.level, r.message) for r in connection.execute(statement)]
+
+    def artifacts(self, job_id: int) -> list[ArtifactInfo]:
+        statement = (
+            select(job_artifacts.c.name, job_artifacts.c.media_type, job_artifacts.c.size)
+            .where(job_artifacts.c.job_id == job_id)
+            .order_by(job_artifacts.c.id)
+        )
+        with self.reading() as connection:
+            return [ArtifactInfo(r.name, r.media_type, r.size) for r in connection.execute(statement)]
+
+    def artifact(self, job_id: int, name: str) -> tuple[ArtifactInfo, bytes] | None:
+        statement = select(job_artifacts).where(
+            job_artifacts.c.job_id == job_id, job_artifacts.c.name == name
+        )
+        with self.reading() as connection:
+            row = connection.execute(statement).first()
+        if row is None:
+            return None
+        return ArtifactInfo(row.name, row.media_type, row.size), bytes(row.data)
+
+    def events(self, job_id: int) -> list[TimelineEvent]:
+        statement = (
+            select(job_events.c.at, job_events.c.event, job_events.c.by, job_events.c.detail)
+            .where(job_events.c.job_id == job_id)
+            .order_by(job_events.c.id)
+        )
+        with self.reading() as connection:
+            return [TimelineEvent(r.at, r.event, r.by, r.detail) for r in connection.execute(statement)]
+
+    # -- actions --------------------------------------------------------------
+
+    def request_cancel(self, job_id: int, *, by: str) -> Job | None:
+        """Cancel a queued job at once, or ask a running one to stop.
+
+        Returns the job after the change, or None when it was already finished
+        (or gone). Canceling a job that is already ``canceling`` changes nothing.
+        """
+        now = utcnow()
+        with self.writing() as connection:
+            row = connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.status == Status.QUEUED.value)
+                .values(
+                    status=Status.CANCELED.value,
+                    finished_at=now,
+                    cancel_requested_by=by,
+                    cancel_requested_at=now,
+                )
+                .returning(*jobs.c)
+            ).first()
+            if row is not None:
+                connection.execute(
+                    insert(job_events),
+                    [
+                        _event(job_id, Event.CANCEL_REQUESTED, by, now),
+                        _event(job_id, Event.CANCELED, None, now, "canceled before it started"),
+                    ],
+                )
+                return row_to_job(row)
+            row = connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.status == Status.RUNNING.value)
+                .values(
+                    status=Status.CANCELING.value,
+                    cancel_requested_by=by,
+                    cancel_requested_at=now,
+                )
+                .returning(*jobs.c)
+            ).first()
+            if row is not None:
+                connection.execute(insert(job_events), [_event(job_id, Event.CANCEL_REQUESTED, by, now)])
+                self._notify(connection, CANCEL_CHANNEL, row.worker_id or "")
+                return row_to_job(row)
+            row = connection.execute(select(jobs).where(jobs.c.id == job_id)).first()
+        if row is None or Status(row.status).is_finished:
+            return None
+        return row_to_job(row)
+
+    def delete_finished(self, job_id: int) -> bool:
+        """Delete a finished job with its report; False if it is active or gone."""
+        with self.writing() as connection:
+            result = connection.execute(
+                delete(jobs).where(jobs.c.id == job_id, jobs.c.status.in_(_FINISHED))
+            )
+            return bool(result.rowcount)
+
+    def purge_finished(self, *, before: datetime, batch_size: int) -> int:
+        """Delete finished jobs older than ``before``, one bounded batch per transaction."""
+        purged = 0
+        while True:
+            with self.writing() as connection:
+                batch = (
+                    select(jobs.c.id)
+                    .where(jobs.c.status.in_(_FINISHED), jobs.c.finished_at < before)
+                    .order_by(jobs.c.id)
+                    .limit(batch_size)
+                    .scalar_subquery()
+                )
+                count = connection.execute(delete(jobs).where(jobs.c.id.in_(batch))).rowcount
+            purged += count
+            if count < batch_size:
+                return purged
+
+    # -- workers --------------------------------------------------------------
+
+    def register_worker(self, worker_id: str, *, host: str, pid: int, slots: int) -> None:
+        now = utcnow()
+        with self.writing() as connection:
+            connection.execute(
+                insert(workers).values(
+                    id=worker_id, host=host, pid=pid, slots=slots, started_at=now, heartbeat_at=now
+                )
+            )
+
+    def heartbeat(self, worker_id: str, *, stopping: bool = False) -> bool:
+        """Record that the worker lives; False if its row is gone (it was declared lost)."""
+        with self.writing() as connection:
+            result = connection.execute(
+                update(workers)
+                .where(workers.c.id == worker_id)
+                .values(heartbeat_at=utcnow(), stopping=stopping)
+            )
+            return bool(result.rowcount)
+
+    def unregister_worker(self, worker_id: str) -> None:
+        with self.writing() as connection:
+            connection.execute(delete(workers).where(workers.c.id == worker_id))
+
+    def live_workers(self) -> list[dict[str, Any]]:
+        with self.reading() as connection:
+            return [dict(r._mapping) for r in connection.execute(select(workers).order_by(workers.c.started_at))]
+
+    def claim(self, worker_id: str, types: Sequence[str], limit: int) -> list[Job]:
+        """Take up to ``limit`` queued jobs of the given types for this worker.
+
+        PostgreSQL skips rows other workers have locked; SQLite's BEGIN IMMEDIATE
+        makes the whole claim one writer at a time. Jobs whose lock value is held
+        by a running job are left queued, and of several queued jobs with one lock
+        value only the oldest is taken; the unique index on held lock values turns
+        a race between two workers into an error for one of them, which then
+        claims nothing this round.
+        """
+        if not types or limit <= 0:
+            return []
+        held = jobs.alias("held")
+        lock_free = or_(
+            jobs.c.lock_key.is_(None),
+            ~exists(
+                select(literal_column("1"))
+                .select_from(held)
+                .where(held.c.lock_key == jobs.c.lock_key, held.c.status.in_(_HELD))
+            ),
+        )
+        candidates = (
+            select(jobs.c.id, jobs.c.lock_key)
+            .where(jobs.c.status == Status.QUEUED.value, jobs.c.type.in_(list(types)), lock_free)
+            .order_by(jobs.c.priority, jobs.c.id)
+            .limit(limit)
+        )
+        if self.is_postgres:
+            candidates = candidates.with_for_update(skip_locked=True, of=jobs)
+        candidates_sq = candidates.subquery("candidates")
+        ranked_sq = select(
+            candidates_sq.c.id,
+            candidates_sq.c.lock_key,
+            func.row_number()
+            .over(partition_by=candidates_sq.c.lock_key, order_by=candidates_sq.c.id)
+            .label("rank"),
+        ).subquery("ranked")
+        picked = select(ranked_sq.c.id).where(
+            or_(ranked_sq.c.lock_key.is_(None), ranked_sq.c.rank == 1)
+        )
+        now = utcnow()
+        statement = (
+            update(jobs)
+            .where(jobs.c.id.in_(picked), jobs.c.status == Status.QUEUED.value)
+            .values(
+                status=Status.RUNNING.value,
+                worker_id=worker_id,
+                started_at=now,
+                attempts=jobs.c.attempts + 1,
+            )
+            .returning(*jobs.c)
+        )
+        try:
+            with self.writing() as connection:
+                rows = connection.execute(statement).all()
+                if rows:
+                    connection.execute(
+                        insert(job_events),
+                        [_event(r.id, Event.STARTED, None, now, f"worker {worker_id}") for r in rows],
+                    )
+        except IntegrityError:
+            return []
+        claimed = [row_to_job(r) for r in rows]
+        claimed.sort(key=lambda j: j.id)
+        return claimed
+
+    def has_queued(self, types: Sequence[str]) -> bool:
+        """A cheap, lock-free look before a claim (SQLite claims take the write lock)."""
+        statement = select(
+            exists().where(jobs.c.status == Status.QUEUED.value, jobs.c.type.in_(list(types)))
+        )
+        with self.reading() as connection:
+            return bool(connection.execute(statement).scalar())
+
+    def cancel_requests(self, worker_id: str) -> list[int]:
+        """Ids of this worker's jobs that were asked to stop."""
+        statement = select(jobs.c.id).where(
+            jobs.c.worker_id == worker_id, jobs.c.status == Status.CANCELING.value
+        )
+        with self.reading() as connection:
+            return [row.id for row in connection.execute(statement)]
+
+    def record_progress(self, job_id: int, worker_id: str, progress: Progress) -> None:
+        with self.writing() as connection:
+            connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.worker_id == worker_id, jobs.c.status.in_(_HELD))
+                .values(
+                    progress_done=progress.done,
+                    progress_total=progress.total,
+                    progress_message=_clip(progress.message, 1000),
+                )
+            )
+
+    def add_entries(self, job_id: int, entries: Sequence[ReportEntry]) -> None:
+        if not entries:
+            return
+        with self.writing() as connection:
+            connection.execute(
+                insert(job_entries),
+                [
+                    {"job_id": job_id, "at": e.at, "level": e.level, "message": e.message}
+                    for e in entries
+                ],
+            )
+
+    def add_artifact(self, job_id: int, name: str, media_type: str, data: bytes) -> None:
+        """Store a report file; a second file of the same name replaces the first."""
+        with self.writing() as connection:
+            connection.execute(
+                delete(job_artifacts).where(
+                    job_artifacts.c.job_id == job_id, job_artifacts.c.name == name
+                )
+            )
+            connection.execute(
+                insert(job_artifacts).values(
+                    job_id=job_id,
+                    name=name,
+                    media_type=media_type,
+                    size=len(data),
+                    data=data,
+                    created_at=utcnow(),
+                )
+            )
+
+    def finish(self, job_id: int, worker_id: str, outcome: Outcome) -> bool:
+        """Record how a job ended; False if the worker no longer held it."""
+        now = utcnow()
+        values: dict[str, Any] = {"status": outcome.status.value, "finished_at": now}
+        if outcome.status is Status.SUCCEEDED:
+            values["result"] = outcome.result
+        if outcome.error is not None:
+            values.update(
+                error_type=outcome.error.type,
+                error_message=outcome.error.message,
+                error_traceback=outcome.error.traceback,
+            )
+        with self.writing() as connection:
+            result = connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.worker_id == worker_id, jobs.c.status.in_(_HELD))
+                .values(**values)
+            )
+            if not result.rowcount:
+                return False
+            events = []
+            if outcome.forced:
+                events.append(_event(job_id, Event.STOPPED_BY_FORCE, None, now, outcome.detail))
+            events.append(
+                _event(job_id, Event(outcome.status.value), None, now, None if outcome.forced else outcome.detail)
+            )
+            connection.execute(insert(job_events), events)
+        return True
+
+    def add_event(self, job_id: int, event: Event, *, by: str | None = None, detail: str | None = None) -> None:
+        with self.writing() as connection:
+            connection.execute(insert(job_events), [_event(job_id, event, by, utcnow(), detail)])
+
+    def rescue_lost(self, *, heartbeat_timeout: float) -> list[Rescued]:
+        """End or re-queue the jobs of workers whose heartbeat expired.
+
+        A job held by a worker that no longer has a row (or whose heartbeat is
+        older than the timeout) is re-queued while it has retries left, else it
+        fails with ``WorkerLost``; one whose cancel was already requested ends
+        ``canceled``. The lost workers' rows are removed.
+        """
+        cutoff = utcnow() - timedelta(seconds=heartbeat_timeout)
+        rescued: list[Rescued] = []
+        with self.writing() as connection:
+            lost = [
+                r.id
+                for r in connection.execute(
+                    select(workers.c.id).where(workers.c.heartbeat_at < cutoff)
+                )
+            ]
+            orphaned = select(jobs).where(
+                jobs.c.status.in_(_HELD),
+                or_(
+                    jobs.c.worker_id.is_(None),
+                    jobs.c.worker_id.in_(lost),
+                    ~exists().where(workers.c.id == jobs.c.worker_id),
+                ),
+            )
+            if self.is_postgres:
+                orphaned = orphaned.with_for_update(skip_locked=True)
+            now = utcnow()
+            for row in connection.execute(orphaned).all():
+                job = row_to_job(row)
+                detail = f"worker {job.worker_id} stopped sending heartbeats"
+                where = and_(jobs.c.id == job.id, jobs.c.status == job.status.value)
+                if job.status is Status.CANCELING:
+                    connection.execute(
+                        update(jobs).where(where).values(status=Status.CANCELED.value, finished_at=now)
+                    )
+                    events = [
+                        _event(job.id, Event.WORKER_LOST, None, now, detail),
+                        _event(job.id, Event.CANCELED, None, now, "its worker was lost"),
+                    ]
+                    rescued.append(Rescued(job.id, Status.CANCELED))
+                elif job.attempts <= job.max_retries:
+                    connection.execute(
+                        update(jobs)
+                        .where(where)
+                        .values(
+                            status=Status.QUEUED.value,
+                            worker_id=None,
+                            started_at=None,
+                            progress_done=None,
+                            progress_total=None,
+                            progress_message=None,
+                        )
+                    )
+                    events = [
+                        _event(job.id, Event.WORKER_LOST, None, now, detail),
+                        _event(
+                            job.id,
+                            Event.REQUEUED,
+                            None,
+                            now,
+                            f"retry {job.attempts} of {job.max_retries}",
+                        ),
+                    ]
+                    rescued.append(Rescued(job.id, Status.QUEUED))
+                else:
+                    connection.execute(
+                        update(jobs)
+                        .where(where)
+                        .values(
+                            status=Status.FAILED.value,
+                            finished_at=now,
+                            error_type="WorkerLost",
+                            error_message=detail,
+                        )
+                    )
+                    events = [
+                        _event(job.id, Event.WORKER_LOST, None, now, detail),
+                        _event(job.id, Event.FAILED, None, now, "WorkerLost"),
+                    ]
+                    rescued.append(Rescued(job.id, Status.FAILED))
+                connection.execute(insert(job_events), events)
+            if lost:
+                connection.execute(delete(workers).where(workers.c.id.in_(lost)))
+            if any(r.status is Status.QUEUED for r in rescued):
+                self._notify(connection, QUEUED_CHANNEL)
+        return rescued
+
+    def count_by_status(self) -> dict[Status, int]:
+        statement = select(jobs.c.status, func.count()).group_by(jobs.c.status)
+        with self.reading() as connection:
+            return {Status(s): n for s, n in connection.execute(statement).tuples()}
+
+
+def _event(
+    job_id: int, event: Event, by: str | None, at: datetime, detail: str | None = None
+) -> dict[str, Any]:
+    return {"job_id": job_id, "event": event.value, "by": by, "at": at, "detail": detail}
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    if value is None or len(value) <= length:
+        return value
+    return value[: length - 1] + "…"
+
+
+def row_to_job(row: Row[Any]) -> Job:
+    """A job from a row of the jobs table."""
+    error = None
+    if row.error_type is not None:
+        error = JobError(row.error_type, row.error_message or "", row.error_traceback)
+    return Job(
+        id=row.id,
+        type=row.type,
+        category=row.category,
+        title=row.title,
+        status=Status(row.status),
+        params=row.params,
+        submitted_by=row.submitted_by,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        progress=Progress(row.progress_done, row.progress_total, row.progress_message),
+        restarted_from=row.restarted_from,
+        cancel_requested_by=row.cancel_requested_by,
+        cancel_requested_at=row.cancel_requested_at,
+        error=error,
+        result=row.result,
+        lock_key=row.lock_key,
+        attempts=row.attempts,
+        max_retries=row.max_retries,
+        cancel_grace=row.cancel_grace,
+        worker_id=row.worker_id,
+    )

@@ -1,0 +1,199 @@
+"""The engine's tables (SQLAlchemy Core). Migrations in ``migrations/`` create them.
+
+Indexes follow the questions asked most: the console's "newest first, filtered by
+user and/or status" (keyset on ``id``), a worker's "next queued job" (a partial
+index over queued rows only, so the hot set stays small whatever the history),
+and "which jobs does this worker hold".
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite has no timezone type; storing naive UTC there and attaching UTC on
+    read keeps comparisons and ordering right on both databases.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+Id = BigInteger().with_variant(Integer, "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+jobs = Table(
+    "jobprocessor_jobs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("type", String(200), nullable=False),
+    Column("category", String(50), nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("params", Json, nullable=False),
+    Column("submitted_by", String(150), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("priority", Integer, nullable=False, server_default=text("0")),
+    Column("lock_key", String(500)),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("max_retries", Integer, nullable=False, server_default=text("0")),
+    Column("cancel_grace", Float, nullable=False),
+    Column("worker_id", String(64)),
+    Column("progress_done", Float),
+    Column("progress_total", Float),
+    Column("progress_message", String(1000)),
+    Column("restarted_from", Id),
+    Column("cancel_requested_by", String(150)),
+    Column("cancel_requested_at", UTCDateTime),
+    Column("error_type", String(200)),
+    Column("error_message", Text),
+    Column("error_traceback", Text),
+    Column("result", Json),
+    Index("ix_jobprocessor_jobs_submitted_by_id", "submitted_by", "id"),
+    Index("ix_jobprocessor_jobs_status_id", "status", "id"),
+    Index("ix_jobprocessor_jobs_submitted_by_status_id", "submitted_by", "status", "id"),
+    Index("ix_jobprocessor_jobs_type_id", "type", "id"),
+    Index("ix_jobprocessor_jobs_restarted_from", "restarted_from"),
+    Index("ix_jobprocessor_jobs_worker_id", "worker_id"),
+    Index("ix_jobprocessor_jobs_finished_at", "finished_at"),
+    Index(
+        "ix_jobprocessor_jobs_queued",
+        "priority",
+        "id",
+        postgresql_where=text("status = 'queued'"),
+        sqlite_where=text("status = 'queued'"),
+    ),
+    # The hard guarantee behind `lock`: at most one held job per lock value.
+    Index(
+        "ux_jobprocessor_jobs_held_lock",
+        "lock_key",
+        unique=True,
+        postgresql_where=text("lock_key IS NOT NULL AND status IN ('running', 'canceling')"),
+        sqlite_where=text("lock_key IS NOT NULL AND status IN ('running', 'canceling')"),
+    ),
+)
+
+job_entries = Table(
+    "jobprocessor_job_entries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("job_id", Id, ForeignKey(jobs.c.id, ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("message", Text, nullable=False),
+    Index("ix_jobprocessor_job_entries_job_id_id", "job_id", "id"),
+)
+
+job_artifacts = Table(
+    "jobprocessor_job_artifacts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("job_id", Id, ForeignKey(jobs.c.id, ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("media_type", String(255), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("job_id", "name"),
+)
+
+job_events = Table(
+    "jobprocessor_job_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("job_id", Id, ForeignKey(jobs.c.id, ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("event", String(50), nullable=False),
+    Column("by", String(150)),
+    Column("detail", Text),
+    Index("ix_jobprocessor_job_events_job_id_id", "job_id", "id"),
+)
+
+workers = Table(
+    "jobprocessor_workers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("slots", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("stopping", Boolean, nullable=False, server_default=text("false")),
+)
+
+users = Table(
+    "jobprocessor_users",
+    metadata,
+    Column("name", String(150), primary_key=True),
+    Column("display_name", String(255), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", String(255)),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_tokens = Table(
+    "jobprocessor_api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column(
+        "user_name",
+        String(150),
+        ForeignKey(users.c.name, ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+)

@@ -1,0 +1,100 @@
+"""The job process: one of the worker's warm pool, running one job at a time.
+
+It imports the apps once, then waits for jobs on its pipe. A reader thread owns
+the pipe's receiving end, so that a cancel reaches a job that is busy (even one
+stuck in C code, whose hooks still run in that thread). The worker ends this
+process if the job does not stop within its grace period.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import signal
+import threading
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+from jobprocessor.context import JobCanceled, JobContext, Message
+from jobprocessor.registry import load_apps, registry
+
+logger = logging.getLogger(__name__)
+
+
+class _Channel:
+    """The child's end of the pipe: sends from any thread, one at a time."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._lock = threading.Lock()
+
+    def send(self, message: Message) -> None:
+        with self._lock:
+            self._connection.send(message)
+
+
+def main(connection: Connection, apps: list[str]) -> None:
+    """Entry point of a pool process (spawned by the worker)."""
+    # Ctrl-C in a terminal reaches the whole process group; the worker decides.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s job-process %(message)s")
+    channel = _Channel(connection)
+    try:
+        load_apps(apps)
+    except Exception as error:
+        channel.send(("broken", f"{type(error).__name__}: {error}"))
+        return
+    jobs: queue.Queue[Message | None] = queue.Queue()
+    current: dict[str, Any] = {}
+
+    def read() -> None:
+        while True:
+            try:
+                message = connection.recv()
+            except (EOFError, OSError):
+                jobs.put(None)
+                return
+            if message[0] == "run":
+                jobs.put(message)
+            elif message[0] == "cancel":
+                context = current.get("context")
+                if context is not None and context.job_id == message[1]:
+                    context.request_cancel()
+            elif message[0] == "exit":
+                jobs.put(None)
+                return
+
+    threading.Thread(target=read, name="job-pipe-reader", daemon=True).start()
+    channel.send(("ready",))
+    while (message := jobs.get()) is not None:
+        _, job_id, type_name, params, submitted_by = message
+        context = JobContext(job_id, params, submitted_by, channel.send)
+        current["context"] = context
+        outcome = run_job(context, type_name)
+        current.pop("context", None)
+        context.flush()
+        channel.send(outcome)
+
+
+def run_job(context: JobContext, type_name: str) -> Message:
+    """Run one job and say how it ended, as a ``("done", status, …)`` message."""
+    try:
+        job_type = registry.get(type_name)
+        arguments = job_type.load(context.params)
+        result = job_type.function(context, **arguments)
+        json.dumps(result)
+    except JobCanceled as canceled:
+        return ("done", "canceled", str(canceled))
+    except BaseException as error:  # noqa: BLE001 - a job's failure must be recorded, whatever it is
+        if isinstance(error, TypeError) and "JSON serializable" in str(error):
+            error = TypeError(f"the job's result is not JSON-serialisable: {error}")
+        return (
+            "done",
+            "failed",
+            type(error).__name__,
+            str(error),
+            "".join(traceback.format_exception(error)),
+        )
+    return ("done", "succeeded", result)

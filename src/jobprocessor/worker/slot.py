@@ -1,0 +1,291 @@
+"""A worker slot: one warm job process and the thread that drives it.
+
+The slot's thread hands a claimed job to its process, stores what the job sends
+(progress, log entries, files), forwards a cancel, and, when the job ignores
+the cancel for ``cancel_grace`` seconds, ends the process (SIGTERM, then SIGKILL)
+and starts a fresh one. Every database write retries until it succeeds, so a
+database restart delays a report but never loses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnProcess
+from typing import Any, TypeVar
+
+from jobprocessor.model import Job, JobError, Progress, ReportEntry, Status
+from jobprocessor.store.jobs import JobStore, Outcome
+from jobprocessor.worker import child
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: How long a terminated job process gets before SIGKILL.
+TERMINATE_WAIT = 0.5
+#: Buffered progress and log entries are written at most this often.
+FLUSH_INTERVAL = 0.25
+STARTUP_TIMEOUT = 60.0
+
+
+class ChildStartupError(RuntimeError):
+    """A job process could not start (e.g. an app module failed to import)."""
+
+
+@dataclass
+class _Cancel:
+    requested_at: float
+    deadline: float
+    reason: str
+
+
+class Slot:
+    """One job at a time, in its own process, kept warm between jobs."""
+
+    def __init__(
+        self,
+        index: int,
+        *,
+        worker_id: str,
+        store: JobStore,
+        apps: list[str],
+        on_free: Callable[[Slot], None],
+        retry: Callable[[Callable[[], T]], T],
+    ) -> None:
+        self.index = index
+        self.worker_id = worker_id
+        self.store = store
+        self.apps = apps
+        self._on_free = on_free
+        self._retry = retry
+        self._inbox: queue.Queue[Job | None] = queue.Queue()
+        self._context = multiprocessing.get_context("spawn")
+        self._process: SpawnProcess | None = None
+        self._connection: Connection | None = None
+        self._cancel_request = threading.Event()
+        self._cancel_reason = ""
+        self._abandon = threading.Event()
+        self.job: Job | None = None
+        self._thread = threading.Thread(target=self._loop, name=f"slot-{index}", daemon=True)
+
+    # -- called by the supervisor ---------------------------------------------
+
+    def start(self) -> None:
+        self._start_process()
+        self._thread.start()
+
+    @property
+    def idle(self) -> bool:
+        return self.job is None
+
+    def assign(self, job: Job) -> None:
+        self.job = job
+        self._cancel_request.clear()
+        self._abandon.clear()
+        self._inbox.put(job)
+
+    def request_cancel(self, job_id: int, reason: str) -> None:
+        """Forward a cancel to the running job (idempotent)."""
+        job = self.job
+        if job is not None and job.id == job_id and not self._cancel_request.is_set():
+            self._cancel_reason = reason
+            self._cancel_request.set()
+
+    def abandon(self) -> None:
+        """Stop the job without recording anything (another worker took it over)."""
+        self._abandon.set()
+
+    def stop(self) -> None:
+        """End the slot's thread and process once it is idle."""
+        self._inbox.put(None)
+        self._thread.join()
+
+    # -- the slot's thread ----------------------------------------------------
+
+    def _loop(self) -> None:
+        while (job := self._inbox.get()) is not None:
+            try:
+                self._execute(job)
+            except Exception:
+                logger.exception("slot %d: unexpected error running job %d", self.index, job.id)
+                self._kill_process()
+                self._restart_process_safely()
+            finally:
+                self.job = None
+                self._on_free(self)
+        self._exit_process()
+
+    def _execute(self, job: Job) -> None:
+        if self._process is None or not self._process.is_alive():
+            self._restart_process_safely()
+        connection = self._connection
+        if connection is None:
+            self._record(job, Outcome(Status.FAILED, error=JobError("WorkerError", "no job process")))
+            return
+        connection.send(("run", job.id, job.type, job.params, job.submitted_by))
+        progress: Progress | None = None
+        entries: list[ReportEntry] = []
+        last_flush = time.monotonic()
+        cancel: _Cancel | None = None
+        while True:
+            now = time.monotonic()
+            if self._abandon.is_set():
+                self._kill_process()
+                self._restart_process_safely()
+                return
+            if cancel is None and self._cancel_request.is_set():
+                grace = job.cancel_grace
+                cancel = _Cancel(now, now + grace, self._cancel_reason)
+                self._send_quietly(("cancel", job.id))
+            if cancel is not None and now >= cancel.deadline:
+                self._flush(job, progress, entries)
+                self._kill_process()
+                detail = (
+                    f"did not stop within {job.cancel_grace:g} s of the cancel request "
+                    f"({cancel.reason}); its process was ended"
+                )
+                self._record(job, Outcome(Status.CANCELED, forced=True, detail=detail))
+                self._restart_process_safely()
+                return
+            wait = FLUSH_INTERVAL if cancel is None else min(FLUSH_INTERVAL, cancel.deadline - now)
+            message = self._receive(connection, max(0.0, wait))
+            if message is _DIED:
+                self._flush(job, progress, entries)
+                code = self._process.exitcode if self._process else None
+                error = JobError("JobProcessDied", f"the job's process ended unexpectedly (exit code {code})")
+                status = Status.CANCELED if cancel is not None else Status.FAILED
+                self._record(job, Outcome(status, error=None if cancel else error, detail=error.message))
+                self._restart_process_safely()
+                return
+            if message is not None:
+                kind = message[0]
+                if kind == "progress":
+                    progress = Progress(message[1], message[2], message[3])
+                elif kind == "log":
+                    at = datetime.fromtimestamp(message[1], UTC)
+                    entries.append(ReportEntry(at, message[2], message[3]))
+                elif kind == "artifact":
+                    _, name, media_type, data = message
+                    self._retry(lambda: self.store.add_artifact(job.id, name, media_type, data))
+                elif kind == "done":
+                    self._flush(job, progress, entries)
+                    self._record(job, _outcome(message, canceling=cancel is not None))
+                    return
+            if time.monotonic() - last_flush >= FLUSH_INTERVAL:
+                self._flush(job, progress, entries)
+                progress = None
+                entries = []
+                last_flush = time.monotonic()
+
+    def _receive(self, connection: Connection, timeout: float) -> Any:
+        try:
+            if connection.poll(timeout):
+                return connection.recv()
+        except (EOFError, OSError):
+            return _DIED
+        if self._process is not None and not self._process.is_alive():
+            try:
+                if connection.poll(0):
+                    return connection.recv()
+            except (EOFError, OSError):
+                pass
+            return _DIED
+        return None
+
+    def _flush(self, job: Job, progress: Progress | None, entries: list[ReportEntry]) -> None:
+        if entries:
+            batch = list(entries)
+            self._retry(lambda: self.store.add_entries(job.id, batch))
+            entries.clear()
+        if progress is not None:
+            self._retry(lambda: self.store.record_progress(job.id, self.worker_id, progress))
+
+    def _record(self, job: Job, outcome: Outcome) -> None:
+        if not self._retry(lambda: self.store.finish(job.id, self.worker_id, outcome)):
+            logger.warning(
+                "job %d was no longer held by this worker; its outcome (%s) was dropped",
+                job.id,
+                outcome.status.value,
+            )
+
+    # -- the process ----------------------------------------------------------
+
+    def _start_process(self) -> None:
+        parent, child_end = self._context.Pipe(duplex=True)
+        process = self._context.Process(
+            target=child.main, args=(child_end, self.apps), name=f"jobprocessor-job-{self.index}", daemon=True
+        )
+        process.start()
+        child_end.close()
+        if not parent.poll(STARTUP_TIMEOUT):
+            process.kill()
+            raise ChildStartupError("job process did not start in time")
+        try:
+            hello = parent.recv()
+        except EOFError:
+            raise ChildStartupError(f"job process exited with code {process.exitcode}") from None
+        if hello[0] != "ready":
+            process.join(1)
+            raise ChildStartupError(f"job process could not start: {hello[1]}")
+        self._process, self._connection = process, parent
+
+    def _restart_process_safely(self) -> None:
+        self._kill_process()
+        while True:
+            try:
+                self._start_process()
+                return
+            except ChildStartupError:
+                logger.exception("slot %d: job process failed to start; retrying", self.index)
+                time.sleep(1.0)
+
+    def _kill_process(self) -> None:
+        process, self._process = self._process, None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if process is None:
+            return
+        if process.is_alive():
+            process.terminate()
+            process.join(TERMINATE_WAIT)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        process.close()
+
+    def _exit_process(self) -> None:
+        process = self._process
+        if process is not None and process.is_alive():
+            self._send_quietly(("exit",))
+            process.join(2.0)
+        self._kill_process()
+
+    def _send_quietly(self, message: tuple[Any, ...]) -> None:
+        try:
+            if self._connection is not None:
+                self._connection.send(message)
+        except (OSError, ValueError):
+            pass
+
+
+_DIED = object()
+
+
+def _outcome(message: tuple[Any, ...], *, canceling: bool) -> Outcome:
+    status = message[1]
+    if status == "succeeded":
+        detail = "finished before the cancel took effect" if canceling else None
+        return Outcome(Status.SUCCEEDED, result=message[2], detail=detail)
+    if status == "canceled":
+        return Outcome(Status.CANCELED, detail="stopped on request" if canceling else message[2])
+    _, _, error_type, error_message, error_traceback = message
+    return Outcome(Status.FAILED, error=JobError(error_type, error_message, error_traceback))

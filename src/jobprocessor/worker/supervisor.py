@@ -1,0 +1,297 @@
+"""The worker: claims jobs and runs each in a slot of its warm process pool.
+
+Threads, each with one job:
+- the claim loop (the caller's thread): claims as many jobs as slots are free,
+  woken by a free slot, by PostgreSQL NOTIFY, or by the poll interval;
+- the control loop: heartbeats, cancel requests (every ``cancel_poll_interval``,
+  or at once on PostgreSQL), rescue of jobs whose worker was lost, retention;
+- on PostgreSQL, a LISTEN loop that turns notifications into wake-ups;
+- one thread per slot (see ``slot.py``).
+
+``stop()`` drains: no new claims, running jobs get ``shutdown_timeout`` seconds,
+then they are canceled as a user's cancel would (grace, then force).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TypeVar
+
+import psycopg
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from jobprocessor.model import utcnow
+from jobprocessor.registry import Registry, load_apps, registry
+from jobprocessor.settings import Settings
+from jobprocessor.store import JobStore, create_db_engine, upgrade
+from jobprocessor.store.engine import libpq_dsn
+from jobprocessor.store.jobs import CANCEL_CHANNEL, QUEUED_CHANNEL
+from jobprocessor.worker.slot import Slot
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SHUTDOWN_REASON = "worker shutdown"
+SHUTDOWN_ACTOR = "system:shutdown"
+_RETRY_PAUSE_MAX = 5.0
+
+
+class Worker:
+    """A supervisor process's engine: ``run()`` blocks until ``stop()`` has drained."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        concurrency: int = 1,
+        apps: list[str] | None = None,
+        types: Registry = registry,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.settings = settings
+        self.concurrency = concurrency
+        self.apps = list(apps or [])
+        load_apps(self.apps)
+        self.types = types
+        self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.engine = create_db_engine(settings.database_url, pool_size=concurrency + 3)
+        self.store = JobStore(self.engine)
+        self.slots: list[Slot] = []
+        self._wake = threading.Event()
+        self._control_wake = threading.Event()
+        self._stopping = threading.Event()
+        self._stop_now = threading.Event()
+        self._stopped = threading.Event()
+        self.ready = threading.Event()
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def run(self) -> None:
+        upgrade(self.engine)
+        self._retry(
+            lambda: self.store.register_worker(
+                self.id, host=socket.gethostname(), pid=os.getpid(), slots=self.concurrency
+            )
+        )
+        self._rescue()
+        self.slots = [
+            Slot(
+                i,
+                worker_id=self.id,
+                store=self.store,
+                apps=self.apps,
+                on_free=self._slot_freed,
+                retry=self._retry,
+            )
+            for i in range(self.concurrency)
+        ]
+        starters = [threading.Thread(target=s.start) for s in self.slots]
+        for starter in starters:
+            starter.start()
+        for starter in starters:
+            starter.join()
+        threads = [threading.Thread(target=self._control_loop, name="control", daemon=True)]
+        if self.store.is_postgres:
+            threads.append(threading.Thread(target=self._listen_loop, name="listen", daemon=True))
+        for thread in threads:
+            thread.start()
+        logger.info(
+            "worker %s started: %d slot(s), types: %s",
+            self.id,
+            self.concurrency,
+            ", ".join(self.types.names()) or "none",
+        )
+        self.ready.set()
+        try:
+            self._claim_loop()
+            self._drain()
+        finally:
+            self._stopped.set()
+            for slot in self.slots:
+                slot.stop()
+            for thread in threads:
+                thread.join(timeout=5)
+            self._retry_briefly(lambda: self.store.unregister_worker(self.id))
+            self.engine.dispose()
+            logger.info("worker %s stopped", self.id)
+
+    def stop(self, *, immediate: bool = False) -> None:
+        """Stop claiming; running jobs get ``shutdown_timeout`` (or none if immediate)."""
+        if immediate or self._stopping.is_set():
+            self._stop_now.set()
+        self._stopping.set()
+        self._wake.set()
+
+    # -- claiming -------------------------------------------------------------
+
+    def _claim_loop(self) -> None:
+        types = self.types.names()
+        while not self._stopping.is_set():
+            free = [slot for slot in self.slots if slot.idle]
+            claimed = 0
+            if free and types:
+                limit = min(len(free), self.settings.claim_batch_size)
+                jobs = self._guard(lambda: self._claim(types, limit)) or []
+                for job, slot in zip(jobs, free, strict=False):
+                    slot.assign(job)
+                claimed = len(jobs)
+            if claimed and claimed == len(free):
+                continue  # there may be more; claim again once a slot frees
+            self._wake.wait(self.settings.poll_interval)
+            self._wake.clear()
+
+    def _claim(self, types: list[str], limit: int) -> list:  # type: ignore[type-arg]
+        if not self.store.is_postgres and not self.store.has_queued(types):
+            return []
+        return self.store.claim(self.id, types, limit)
+
+    def _slot_freed(self, _: Slot) -> None:
+        self._wake.set()
+
+    # -- draining -------------------------------------------------------------
+
+    def _drain(self) -> None:
+        busy = [slot for slot in self.slots if not slot.idle]
+        if not busy:
+            return
+        logger.info("draining: %d job(s) running", len(busy))
+        deadline = time.monotonic() + self.settings.shutdown_timeout
+        while not self._stop_now.is_set() and time.monotonic() < deadline:
+            if all(slot.idle for slot in self.slots):
+                return
+            self._wake.wait(0.1)
+            self._wake.clear()
+        for slot in self.slots:
+            job = slot.job
+            if job is None:
+                continue
+            logger.warning("job %d did not finish before shutdown; canceling it", job.id)
+            self._guard(lambda job_id=job.id: self.store.request_cancel(job_id, by=SHUTDOWN_ACTOR))
+            slot.request_cancel(job.id, SHUTDOWN_REASON)
+        while not all(slot.idle for slot in self.slots):
+            self._wake.wait(0.1)
+            self._wake.clear()
+
+    # -- control: heartbeat, cancels, rescue, retention -----------------------
+
+    def _control_loop(self) -> None:
+        settings = self.settings
+        next_heartbeat = next_rescue = 0.0
+        next_purge = time.monotonic() + 5.0
+        while not self._stopped.is_set():
+            now = time.monotonic()
+            if now >= next_heartbeat:
+                alive = self._guard(
+                    lambda: self.store.heartbeat(self.id, stopping=self._stopping.is_set())
+                )
+                if alive is False:
+                    self._rejoin()
+                next_heartbeat = now + settings.heartbeat_interval
+            self._guard(self._forward_cancels)
+            if now >= next_rescue:
+                self._guard(self._rescue)
+                next_rescue = now + max(settings.heartbeat_interval, settings.heartbeat_timeout / 4)
+            if now >= next_purge and settings.retention_days > 0:
+                self._guard(self._purge)
+                next_purge = now + settings.retention_interval
+            self._control_wake.wait(settings.cancel_poll_interval)
+            self._control_wake.clear()
+
+    def _forward_cancels(self) -> None:
+        running = {slot.job.id: slot for slot in self.slots if slot.job is not None}
+        if not running:
+            return
+        for job_id in self.store.cancel_requests(self.id):
+            slot = running.get(job_id)
+            if slot is not None:
+                job = self.store.get(job_id)
+                by = job.cancel_requested_by if job else None
+                slot.request_cancel(job_id, f"requested by {by}" if by else "requested")
+
+    def _rescue(self) -> None:
+        for rescued in self.store.rescue_lost(heartbeat_timeout=self.settings.heartbeat_timeout):
+            logger.warning("job %d of a lost worker is now %s", rescued.job_id, rescued.status.value)
+
+    def _purge(self) -> None:
+        purged = self.store.purge_finished(
+            before=utcnow() - timedelta(days=self.settings.retention_days),
+            batch_size=self.settings.purge_batch_size,
+        )
+        if purged:
+            logger.info("retention: purged %d finished job(s)", purged)
+
+    def _rejoin(self) -> None:
+        """Our row was removed: we were taken for lost and our jobs were rescued."""
+        logger.error("this worker was declared lost (no heartbeat for too long); rejoining")
+        for slot in self.slots:
+            if slot.job is not None:
+                slot.abandon()
+        self.store.register_worker(
+            self.id, host=socket.gethostname(), pid=os.getpid(), slots=self.concurrency
+        )
+
+    # -- PostgreSQL notifications ---------------------------------------------
+
+    def _listen_loop(self) -> None:
+        pause = 0.5
+        while not self._stopped.is_set():
+            try:
+                with psycopg.connect(libpq_dsn(self.engine), autocommit=True) as connection:
+                    connection.execute(f"LISTEN {QUEUED_CHANNEL}")
+                    connection.execute(f"LISTEN {CANCEL_CHANNEL}")
+                    pause = 0.5
+                    self._wake.set()  # jobs may have arrived while we were not listening
+                    while not self._stopped.is_set():
+                        for note in connection.notifies(timeout=1.0):
+                            if note.channel == QUEUED_CHANNEL:
+                                self._wake.set()
+                            elif note.payload in ("", self.id):
+                                self._control_wake.set()
+            except psycopg.Error as error:
+                logger.warning("LISTEN connection lost (%s); reconnecting", error)
+                self._stopped.wait(pause)
+                pause = min(pause * 2, _RETRY_PAUSE_MAX)
+
+    # -- database errors --------------------------------------------------------
+
+    def _retry(self, action: Callable[[], T]) -> T:
+        """Run ``action`` until the database answers: nothing a job reports is lost."""
+        pause = 0.2
+        while True:
+            try:
+                return action()
+            except (OperationalError, DBAPIError) as error:
+                if not _is_transient(error):
+                    raise
+                logger.warning("database unavailable (%s); retrying in %.1f s", error.orig, pause)
+                time.sleep(pause)
+                pause = min(pause * 2, _RETRY_PAUSE_MAX)
+
+    def _retry_briefly(self, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except DBAPIError as error:
+            logger.warning("could not reach the database at shutdown: %s", error.orig)
+
+    def _guard(self, action: Callable[[], T]) -> T | None:
+        """Run a periodic action; a database outage is logged and tried next round."""
+        try:
+            return action()
+        except DBAPIError as error:
+            logger.warning("database error (%s); will try again", error.orig)
+            self._stopped.wait(0.5)
+            return None
+
+
+def _is_transient(error: DBAPIError) -> bool:
+    return bool(error.connection_invalidated) or isinstance(error, OperationalError)
+
