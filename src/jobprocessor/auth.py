@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
 
-TOKEN_PREFIX = "jp_"
+TOKEN_PREFIX = "jp_"  # noqa: S105 - a prefix, not a secret
 
 
 def hash_password(password: str) -> str:

@@ -1,8 +1,8 @@
 """A Python client for the application's other parts: submit and follow jobs.
 
-    client = Client(user="alice")
-    job = client.submit("wfm.optimize", {"planning_unit": 1, "start": "2026-12-01"})
-    client.wait(job.id, timeout=600)
+client = Client(user="alice")
+job = client.submit("wfm.optimize", {"planning_unit": 1, "start": "2026-12-01"})
+client.wait(job.id, timeout=600)
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ class Client:
         self.service = service
         self.actor = Actor(user, role)
 
-    def submit(self, type_name: str, params: dict[str, Any] | None = None, *, title: str | None = None) -> Job:
+    def submit(
+        self, type_name: str, params: dict[str, Any] | None = None, *, title: str | None = None
+    ) -> Job:
         return self.service.submit(self.actor, type_name, params, title=title)
 
     def get(self, job_id: int) -> Job:

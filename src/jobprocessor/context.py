@@ -24,7 +24,7 @@ _FORBIDDEN_NAME_CHARS = set('/\\\x00:*?"<>|')
 logger = logging.getLogger(__name__)
 
 
-class JobCanceled(Exception):  # noqa: N818 - the contract's name
+class JobCanceled(Exception):
     """Raised by ``check_canceled`` once a cancel was requested; ends the job ``canceled``."""
 
 
@@ -123,7 +123,9 @@ def check_artifact_name(name: str) -> None:
         or name.startswith(".")
         or set(name) & _FORBIDDEN_NAME_CHARS
     ):
-        raise ValueError(f"invalid artifact name {name!r}: use a plain file name such as 'report.csv'")
+        raise ValueError(
+            f"invalid artifact name {name!r}: use a plain file name such as 'report.csv'"
+        )
 
 
 def _call_safely(callback: Callable[[], object]) -> None:

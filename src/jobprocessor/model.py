@@ -250,7 +250,9 @@ class Report:
             "result": self.job.result,
             "entries": [e.to_dict() for e in self.entries],
             "artifacts": [
-                a.to_dict(artifact_url.format(id=self.job.id, name=a.name) if artifact_url else None)
+                a.to_dict(
+                    artifact_url.format(id=self.job.id, name=a.name) if artifact_url else None
+                )
                 for a in self.artifacts
             ],
             "events": [e.to_dict() for e in self.events],

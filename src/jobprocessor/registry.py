@@ -89,9 +89,9 @@ class Registry:
 
     def add(self, job_type: JobType) -> None:
         existing = self._types.get(job_type.name)
-        if existing is not None and existing.function is not job_type.function:
-            if _qualified(existing.function) != _qualified(job_type.function):
-                raise ValueError(f"job type {job_type.name!r} is registered twice")
+        # Re-importing a module (e.g. under two names) registers the same function again.
+        if existing is not None and _qualified(existing.function) != _qualified(job_type.function):
+            raise ValueError(f"job type {job_type.name!r} is registered twice")
         self._types[job_type.name] = job_type
 
     def get(self, name: str) -> JobType:

@@ -8,6 +8,7 @@ existence does not leak).
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,8 +18,8 @@ from typing import Any
 from jobprocessor.auth import hash_password, hash_token, new_token, verify_password
 from jobprocessor.errors import Conflict, InvalidInput, JobProcessorError, NotFound, WaitTimeout
 from jobprocessor.model import (
-    ArtifactInfo,
     Actor,
+    ArtifactInfo,
     Job,
     Report,
     Role,
@@ -89,16 +90,23 @@ class JobService:
     # -- jobs -----------------------------------------------------------------
 
     def submit(
-        self, actor: Actor, type_name: str, params: dict[str, Any] | None = None, *, title: str | None = None
+        self,
+        actor: Actor,
+        type_name: str,
+        params: dict[str, Any] | None = None,
+        *,
+        title: str | None = None,
     ) -> Job:
         """Validate settings and queue a job; bad input raises and stores nothing."""
         job_type = self.types.get(type_name)
         settings = job_type.validate(params if params is not None else {})
-        return self.store.insert([self._new_job(actor, job_type, settings, title)], by=actor.name)[0]
+        return self.store.insert([self._new_job(actor, job_type, settings, title)], by=actor.name)[
+            0
+        ]
 
     def submit_many(
         self, actor: Actor, type_name: str, params_list: Sequence[dict[str, Any]]
-    ) -> list[Job]:
+    ) -> builtins.list[Job]:
         """Queue many jobs of one type in one transaction (all or nothing)."""
         job_type = self.types.get(type_name)
         new_jobs = [self._new_job(actor, job_type, job_type.validate(p), None) for p in params_list]
@@ -196,7 +204,7 @@ class JobService:
         if not self.store.delete_finished(job_id):
             raise NotFound(f"job {job_id} not found")
 
-    def bulk(self, actor: Actor, action: str, ids: Sequence[int]) -> list[BulkResult]:
+    def bulk(self, actor: Actor, action: str, ids: Sequence[int]) -> builtins.list[BulkResult]:
         """Apply one action to each id; one refusal does not stop the others."""
         actions: dict[str, Callable[[Actor, int], Job | None]] = {
             "cancel": self.cancel,
@@ -234,7 +242,7 @@ class JobService:
             raise NotFound(f"job {job_id} has no file {name!r}")
         return found
 
-    def restarts_of(self, actor: Actor, job_id: int) -> list[int]:
+    def restarts_of(self, actor: Actor, job_id: int) -> builtins.list[int]:
         self.get(actor, job_id)
         return self.store.restarts_of(job_id)
 
@@ -260,7 +268,12 @@ class JobService:
     # -- users ----------------------------------------------------------------
 
     def add_user(
-        self, name: str, *, role: Role = Role.USER, password: str | None = None, display_name: str | None = None
+        self,
+        name: str,
+        *,
+        role: Role = Role.USER,
+        password: str | None = None,
+        display_name: str | None = None,
     ) -> User:
         check_user_name(name)
         user = User(name, display_name or name, role)

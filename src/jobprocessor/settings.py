@@ -51,12 +51,6 @@ class Settings(BaseSettings):
     cancel_poll_interval: float = Field(
         default=0.25, gt=0, description="Seconds between a worker's looks for cancel requests."
     )
-    default_cancel_grace: float = Field(
-        default=10.0,
-        ge=0,
-        description="Seconds a job may take to stop after a cancel before it is stopped "
-        "by force, for job types that do not set cancel_grace.",
-    )
     shutdown_timeout: float = Field(
         default=30.0,
         ge=0,
@@ -77,3 +71,17 @@ class Settings(BaseSettings):
     claim_batch_size: int = Field(
         default=32, gt=0, description="Most jobs a worker claims in one round trip."
     )
+
+
+def settings_markdown() -> str:
+    """The settings as a Markdown table, for ``jobprocessor settings`` and docs/settings.md."""
+    lines = [
+        "| Setting | Environment variable | Default | Meaning |",
+        "|---|---|---|---|",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = default_database_url() if field.default_factory else field.default
+        shown = f"`{default}`" if default != "" else "(none)"
+        variable = f"`JOBPROCESSOR_{name.upper()}`"
+        lines.append(f"| `{name}` | {variable} | {shown} | {field.description} |")
+    return "\n".join(lines) + "\n"

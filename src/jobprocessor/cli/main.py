@@ -17,6 +17,7 @@ from types import FrameType
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from jobprocessor.cli import output
@@ -24,7 +25,7 @@ from jobprocessor.errors import InvalidInput, JobProcessorError
 from jobprocessor.model import Actor, Role, Status, StatusGroup
 from jobprocessor.registry import load_apps
 from jobprocessor.service import JobService, ListFilter, open_service
-from jobprocessor.settings import Settings
+from jobprocessor.settings import Settings, settings_markdown
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -36,7 +37,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-jobs_app = typer.Typer(help="Submit, follow, cancel, restart and delete jobs.", no_args_is_help=True)
+jobs_app = typer.Typer(
+    help="Submit, follow, cancel, restart and delete jobs.", no_args_is_help=True
+)
 users_app = typer.Typer(help="Users of the console and the API.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -47,7 +50,9 @@ app.add_typer(db_app, name="db")
 
 AppOption = Annotated[
     list[str] | None,
-    typer.Option("--app", help="Module whose job types to load (repeatable; also JOBPROCESSOR_APP)."),
+    typer.Option(
+        "--app", help="Module whose job types to load (repeatable; also JOBPROCESSOR_APP)."
+    ),
 ]
 UserOption = Annotated[
     str | None, typer.Option("--user", help="Act as this user (default: you, as an admin).")
@@ -62,7 +67,15 @@ class State:
 
     @classmethod
     def settings(cls) -> Settings:
-        return Settings(database_url=cls.database_url) if cls.database_url else Settings()
+        overrides = {"database_url": cls.database_url} if cls.database_url else {}
+        try:
+            return Settings(**overrides)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"JOBPROCESSOR_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                for e in error.errors()
+            )
+            raise InvalidInput(f"invalid setting: {problems}") from None
 
 
 def fail(message: str, code: int) -> typer.Exit:
@@ -130,7 +143,9 @@ def worker(
     """Run jobs until SIGTERM/SIGINT (a second signal stops at once)."""
     from jobprocessor.worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     modules = _load(apps)
     the_worker = Worker(State.settings(), concurrency=concurrency, apps=modules)
 
@@ -141,6 +156,12 @@ def worker(
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     the_worker.run()
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """Every setting with its environment variable, default and meaning."""
+    typer.echo(settings_markdown(), nl=False)
 
 
 @db_app.command("upgrade")
@@ -174,7 +195,9 @@ def jobs_submit(
     type_name: Annotated[str, typer.Argument(metavar="TYPE", help="Job type, e.g. diag.count.")],
     params: Annotated[str, typer.Option("--params", help="Settings as a JSON object.")] = "{}",
     user: UserOption = None,
-    title: Annotated[str | None, typer.Option("--title", help="Title instead of the type's.")] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", help="Title instead of the type's.")
+    ] = None,
     apps: AppOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -235,7 +258,9 @@ def jobs_list(
 
 @jobs_app.command("show")
 @reports_errors
-def jobs_show(job_id: Annotated[int, typer.Argument(metavar="ID")], as_json: JsonOption = False) -> None:
+def jobs_show(
+    job_id: Annotated[int, typer.Argument(metavar="ID")], as_json: JsonOption = False
+) -> None:
     """One job."""
     service = _service()
     job = service.get(_actor(service, None), job_id)
@@ -280,7 +305,9 @@ def _each(
 
 @jobs_app.command("cancel")
 @reports_errors
-def jobs_cancel(ids: Annotated[list[int], typer.Argument(metavar="ID...")], user: UserOption = None) -> None:
+def jobs_cancel(
+    ids: Annotated[list[int], typer.Argument(metavar="ID...")], user: UserOption = None
+) -> None:
     """Cancel jobs: a queued one at once, a running one is asked to stop (then forced)."""
     service = _service()
     actor = _actor(service, user)
@@ -312,7 +339,9 @@ def jobs_restart(
 
 @jobs_app.command("delete")
 @reports_errors
-def jobs_delete(ids: Annotated[list[int], typer.Argument(metavar="ID...")], user: UserOption = None) -> None:
+def jobs_delete(
+    ids: Annotated[list[int], typer.Argument(metavar="ID...")], user: UserOption = None
+) -> None:
     """Delete finished jobs with their reports and files."""
     service = _service()
     actor = _actor(service, user)

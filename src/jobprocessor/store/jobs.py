@@ -8,6 +8,7 @@ other sees zero rows and knows it lost.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -132,10 +133,10 @@ class JobStore:
 
     # -- submission -----------------------------------------------------------
 
-    def insert(self, new_jobs: Sequence[NewJob], *, by: str) -> list[Job]:
+    def insert(self, new_jobs: Sequence[NewJob], *, by: str) -> builtins.list[Job]:
         """Store jobs as ``queued`` with their timeline's first event."""
         now = utcnow()
-        created: list[Job] = []
+        created: builtins.list[Job] = []
         with self.writing() as connection:
             for new in new_jobs:
                 row = connection.execute(
@@ -156,7 +157,7 @@ class JobStore:
                     .returning(*jobs.c)
                 ).one()
                 job = row_to_job(row)
-                events: list[dict[str, Any]] = [_event(job.id, Event.SUBMITTED, by, now)]
+                events: builtins.list[dict[str, Any]] = [_event(job.id, Event.SUBMITTED, by, now)]
                 if new.restarted_from is not None:
                     events.append(
                         _event(job.id, Event.RESTARTED_FROM, by, now, f"#{new.restarted_from}")
@@ -173,7 +174,7 @@ class JobStore:
             row = connection.execute(select(jobs).where(jobs.c.id == job_id)).first()
         return row_to_job(row) if row else None
 
-    def list(self, query: JobQuery) -> list[Job]:
+    def list(self, query: JobQuery) -> builtins.list[Job]:
         """Newest first; ``before_id`` continues after the previous page."""
         statement = select(jobs).order_by(jobs.c.id.desc()).limit(query.limit)
         if query.statuses is not None and len(query.statuses) < len(Status):
@@ -194,14 +195,14 @@ class JobStore:
         with self.reading() as connection:
             return [row_to_job(row) for row in connection.execute(statement)]
 
-    def restarts_of(self, job_id: int) -> list[int]:
+    def restarts_of(self, job_id: int) -> builtins.list[int]:
         with self.reading() as connection:
             rows = connection.execute(
                 select(jobs.c.id).where(jobs.c.restarted_from == job_id).order_by(jobs.c.id)
             )
             return [row.id for row in rows]
 
-    def entries(self, job_id: int, *, limit: int | None = None) -> list[ReportEntry]:
+    def entries(self, job_id: int, *, limit: int | None = None) -> builtins.list[ReportEntry]:
         statement = (
             select(job_entries.c.at, job_entries.c.level, job_entries.c.message)
             .where(job_entries.c.job_id == job_id)
@@ -211,14 +212,16 @@ class JobStore:
         with self.reading() as connection:
             return [ReportEntry(r.at, r.level, r.message) for r in connection.execute(statement)]
 
-    def artifacts(self, job_id: int) -> list[ArtifactInfo]:
+    def artifacts(self, job_id: int) -> builtins.list[ArtifactInfo]:
         statement = (
             select(job_artifacts.c.name, job_artifacts.c.media_type, job_artifacts.c.size)
             .where(job_artifacts.c.job_id == job_id)
             .order_by(job_artifacts.c.id)
         )
         with self.reading() as connection:
-            return [ArtifactInfo(r.name, r.media_type, r.size) for r in connection.execute(statement)]
+            return [
+                ArtifactInfo(r.name, r.media_type, r.size) for r in connection.execute(statement)
+            ]
 
     def artifact(self, job_id: int, name: str) -> tuple[ArtifactInfo, bytes] | None:
         statement = select(job_artifacts).where(
@@ -230,14 +233,16 @@ class JobStore:
             return None
         return ArtifactInfo(row.name, row.media_type, row.size), bytes(row.data)
 
-    def events(self, job_id: int) -> list[TimelineEvent]:
+    def events(self, job_id: int) -> builtins.list[TimelineEvent]:
         statement = (
             select(job_events.c.at, job_events.c.event, job_events.c.by, job_events.c.detail)
             .where(job_events.c.job_id == job_id)
             .order_by(job_events.c.id)
         )
         with self.reading() as connection:
-            return [TimelineEvent(r.at, r.event, r.by, r.detail) for r in connection.execute(statement)]
+            return [
+                TimelineEvent(r.at, r.event, r.by, r.detail) for r in connection.execute(statement)
+            ]
 
     # -- actions --------------------------------------------------------------
 
@@ -280,7 +285,9 @@ class JobStore:
                 .returning(*jobs.c)
             ).first()
             if row is not None:
-                connection.execute(insert(job_events), [_event(job_id, Event.CANCEL_REQUESTED, by, now)])
+                connection.execute(
+                    insert(job_events), [_event(job_id, Event.CANCEL_REQUESTED, by, now)]
+                )
                 self._notify(connection, CANCEL_CHANNEL, row.worker_id or "")
                 return row_to_job(row)
             row = connection.execute(select(jobs).where(jobs.c.id == job_id)).first()
@@ -338,11 +345,14 @@ class JobStore:
         with self.writing() as connection:
             connection.execute(delete(workers).where(workers.c.id == worker_id))
 
-    def live_workers(self) -> list[dict[str, Any]]:
+    def live_workers(self) -> builtins.list[dict[str, Any]]:
         with self.reading() as connection:
-            return [dict(r._mapping) for r in connection.execute(select(workers).order_by(workers.c.started_at))]
+            return [
+                dict(r._mapping)
+                for r in connection.execute(select(workers).order_by(workers.c.started_at))
+            ]
 
-    def claim(self, worker_id: str, types: Sequence[str], limit: int) -> list[Job]:
+    def claim(self, worker_id: str, types: Sequence[str], limit: int) -> builtins.list[Job]:
         """Take up to ``limit`` queued jobs of the given types for this worker.
 
         PostgreSQL skips rows other workers have locked; SQLite's BEGIN IMMEDIATE
@@ -400,7 +410,10 @@ class JobStore:
                 if rows:
                     connection.execute(
                         insert(job_events),
-                        [_event(r.id, Event.STARTED, None, now, f"worker {worker_id}") for r in rows],
+                        [
+                            _event(r.id, Event.STARTED, None, now, f"worker {worker_id}")
+                            for r in rows
+                        ],
                     )
         except IntegrityError:
             return []
@@ -416,7 +429,7 @@ class JobStore:
         with self.reading() as connection:
             return bool(connection.execute(statement).scalar())
 
-    def cancel_requests(self, worker_id: str) -> list[int]:
+    def cancel_requests(self, worker_id: str) -> builtins.list[int]:
         """Ids of this worker's jobs that were asked to stop."""
         statement = select(jobs.c.id).where(
             jobs.c.worker_id == worker_id, jobs.c.status == Status.CANCELING.value
@@ -491,16 +504,24 @@ class JobStore:
             if outcome.forced:
                 events.append(_event(job_id, Event.STOPPED_BY_FORCE, None, now, outcome.detail))
             events.append(
-                _event(job_id, Event(outcome.status.value), None, now, None if outcome.forced else outcome.detail)
+                _event(
+                    job_id,
+                    Event(outcome.status.value),
+                    None,
+                    now,
+                    None if outcome.forced else outcome.detail,
+                )
             )
             connection.execute(insert(job_events), events)
         return True
 
-    def add_event(self, job_id: int, event: Event, *, by: str | None = None, detail: str | None = None) -> None:
+    def add_event(
+        self, job_id: int, event: Event, *, by: str | None = None, detail: str | None = None
+    ) -> None:
         with self.writing() as connection:
             connection.execute(insert(job_events), [_event(job_id, event, by, utcnow(), detail)])
 
-    def rescue_lost(self, *, heartbeat_timeout: float) -> list[Rescued]:
+    def rescue_lost(self, *, heartbeat_timeout: float) -> builtins.list[Rescued]:
         """End or re-queue the jobs of workers whose heartbeat expired.
 
         A job held by a worker that no longer has a row (or whose heartbeat is
@@ -509,7 +530,7 @@ class JobStore:
         ``canceled``. The lost workers' rows are removed.
         """
         cutoff = utcnow() - timedelta(seconds=heartbeat_timeout)
-        rescued: list[Rescued] = []
+        rescued: builtins.list[Rescued] = []
         with self.writing() as connection:
             lost = [
                 r.id
@@ -534,7 +555,9 @@ class JobStore:
                 where = and_(jobs.c.id == job.id, jobs.c.status == job.status.value)
                 if job.status is Status.CANCELING:
                     connection.execute(
-                        update(jobs).where(where).values(status=Status.CANCELED.value, finished_at=now)
+                        update(jobs)
+                        .where(where)
+                        .values(status=Status.CANCELED.value, finished_at=now)
                     )
                     events = [
                         _event(job.id, Event.WORKER_LOST, None, now, detail),

@@ -58,7 +58,9 @@ class UserStore:
     def add_token(self, name: str, token_hash: str) -> None:
         with self.engine.begin() as connection:
             connection.execute(
-                insert(api_tokens).values(user_name=name, token_hash=token_hash, created_at=utcnow())
+                insert(api_tokens).values(
+                    user_name=name, token_hash=token_hash, created_at=utcnow()
+                )
             )
 
     def user_for_token(self, token_hash: str) -> User | None:

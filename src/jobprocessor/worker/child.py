@@ -87,7 +87,7 @@ def run_job(context: JobContext, type_name: str) -> Message:
         json.dumps(result)
     except JobCanceled as canceled:
         return ("done", "canceled", str(canceled))
-    except BaseException as error:  # noqa: BLE001 - a job's failure must be recorded, whatever it is
+    except BaseException as error:
         if isinstance(error, TypeError) and "JSON serializable" in str(error):
             error = TypeError(f"the job's result is not JSON-serialisable: {error}")
         return (

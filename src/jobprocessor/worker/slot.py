@@ -9,6 +9,7 @@ database restart delays a report but never loses it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing
 import queue
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from jobprocessor.model import Job, JobError, Progress, ReportEntry, Status
 from jobprocessor.store.jobs import JobStore, Outcome
@@ -28,6 +29,13 @@ from jobprocessor.worker import child
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class Retry(Protocol):
+    """Runs a database action until the database answers."""
+
+    def __call__(self, action: Callable[[], T]) -> T: ...
+
 
 #: How long a terminated job process gets before SIGKILL.
 TERMINATE_WAIT = 0.5
@@ -58,7 +66,7 @@ class Slot:
         store: JobStore,
         apps: list[str],
         on_free: Callable[[Slot], None],
-        retry: Callable[[Callable[[], T]], T],
+        retry: Retry,
     ) -> None:
         self.index = index
         self.worker_id = worker_id
@@ -128,7 +136,9 @@ class Slot:
             self._restart_process_safely()
         connection = self._connection
         if connection is None:
-            self._record(job, Outcome(Status.FAILED, error=JobError("WorkerError", "no job process")))
+            self._record(
+                job, Outcome(Status.FAILED, error=JobError("WorkerError", "no job process"))
+            )
             return
         connection.send(("run", job.id, job.type, job.params, job.submitted_by))
         progress: Progress | None = None
@@ -160,9 +170,13 @@ class Slot:
             if message is _DIED:
                 self._flush(job, progress, entries)
                 code = self._process.exitcode if self._process else None
-                error = JobError("JobProcessDied", f"the job's process ended unexpectedly (exit code {code})")
+                error = JobError(
+                    "JobProcessDied", f"the job's process ended unexpectedly (exit code {code})"
+                )
                 status = Status.CANCELED if cancel is not None else Status.FAILED
-                self._record(job, Outcome(status, error=None if cancel else error, detail=error.message))
+                self._record(
+                    job, Outcome(status, error=None if cancel else error, detail=error.message)
+                )
                 self._restart_process_safely()
                 return
             if message is not None:
@@ -174,7 +188,9 @@ class Slot:
                     entries.append(ReportEntry(at, message[2], message[3]))
                 elif kind == "artifact":
                     _, name, media_type, data = message
-                    self._retry(lambda: self.store.add_artifact(job.id, name, media_type, data))
+                    self._retry(
+                        functools.partial(self.store.add_artifact, job.id, name, media_type, data)
+                    )
                 elif kind == "done":
                     self._flush(job, progress, entries)
                     self._record(job, _outcome(message, canceling=cancel is not None))
@@ -221,7 +237,10 @@ class Slot:
     def _start_process(self) -> None:
         parent, child_end = self._context.Pipe(duplex=True)
         process = self._context.Process(
-            target=child.main, args=(child_end, self.apps), name=f"jobprocessor-job-{self.index}", daemon=True
+            target=child.main,
+            args=(child_end, self.apps),
+            name=f"jobprocessor-job-{self.index}",
+            daemon=True,
         )
         process.start()
         child_end.close()

@@ -14,6 +14,7 @@ then they are canceled as a user's cancel would (grace, then force).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -27,7 +28,7 @@ from typing import TypeVar
 import psycopg
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from jobprocessor.model import utcnow
+from jobprocessor.model import Job, utcnow
 from jobprocessor.registry import Registry, load_apps, registry
 from jobprocessor.settings import Settings
 from jobprocessor.store import JobStore, create_db_engine, upgrade
@@ -139,8 +140,7 @@ class Worker:
             free = [slot for slot in self.slots if slot.idle]
             claimed = 0
             if free and types:
-                limit = min(len(free), self.settings.claim_batch_size)
-                jobs = self._guard(lambda: self._claim(types, limit)) or []
+                jobs = self._guard(functools.partial(self._claim, types, len(free))) or []
                 for job, slot in zip(jobs, free, strict=False):
                     slot.assign(job)
                 claimed = len(jobs)
@@ -149,7 +149,8 @@ class Worker:
             self._wake.wait(self.settings.poll_interval)
             self._wake.clear()
 
-    def _claim(self, types: list[str], limit: int) -> list:  # type: ignore[type-arg]
+    def _claim(self, types: list[str], free: int) -> list[Job]:
+        limit = min(free, self.settings.claim_batch_size)
         if not self.store.is_postgres and not self.store.has_queued(types):
             return []
         return self.store.claim(self.id, types, limit)
@@ -175,7 +176,7 @@ class Worker:
             if job is None:
                 continue
             logger.warning("job %d did not finish before shutdown; canceling it", job.id)
-            self._guard(lambda job_id=job.id: self.store.request_cancel(job_id, by=SHUTDOWN_ACTOR))
+            self._guard(functools.partial(self.store.request_cancel, job.id, by=SHUTDOWN_ACTOR))
             slot.request_cancel(job.id, SHUTDOWN_REASON)
         while not all(slot.idle for slot in self.slots):
             self._wake.wait(0.1)
@@ -219,7 +220,9 @@ class Worker:
 
     def _rescue(self) -> None:
         for rescued in self.store.rescue_lost(heartbeat_timeout=self.settings.heartbeat_timeout):
-            logger.warning("job %d of a lost worker is now %s", rescued.job_id, rescued.status.value)
+            logger.warning(
+                "job %d of a lost worker is now %s", rescued.job_id, rescued.status.value
+            )
 
     def _purge(self) -> None:
         purged = self.store.purge_finished(
@@ -294,4 +297,3 @@ class Worker:
 
 def _is_transient(error: DBAPIError) -> bool:
     return bool(error.connection_invalidated) or isinstance(error, OperationalError)
-

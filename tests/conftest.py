@@ -1,0 +1,286 @@
+"""Fixtures shared by every test: databases, services and worker processes.
+
+Every engine test runs twice, on SQLite and on PostgreSQL (``database_url`` is
+parametrised). Each test gets a fresh database cloned from a template that has
+the schema already applied: a file copy on SQLite, ``CREATE DATABASE … TEMPLATE``
+on PostgreSQL. A PostgreSQL server that cannot be reached fails the tests; it is
+never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from jobprocessor.model import Actor, Job, Role, Status
+from jobprocessor.service import JobService, open_service
+from jobprocessor.settings import Settings
+from jobprocessor.store import create_db_engine, upgrade
+from jobprocessor.worker import Worker
+
+TESTS = Path(__file__).parent
+PG_ADMIN_URL = os.environ.get(
+    "JOBPROCESSOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PG_TEMPLATE = "jobprocessor_test_template"
+DIAG = "jobprocessor.diagnostics"
+
+ADMIN = Actor("admin", Role.ADMIN)
+ALICE = Actor("alice", Role.USER)
+BOB = Actor("bob", Role.USER)
+
+#: Fast timings for tests; production defaults are in Settings.
+FAST = {
+    "heartbeat_interval": 0.5,
+    "heartbeat_timeout": 3.0,
+    "poll_interval": 0.05,
+    "cancel_poll_interval": 0.1,
+    "shutdown_timeout": 5.0,
+}
+
+
+def _pg_dsn(database: str) -> str:
+    return (
+        make_url(PG_ADMIN_URL)
+        .set(drivername="postgresql", database=database)
+        .render_as_string(hide_password=False)
+    )
+
+
+def _pg_url(database: str) -> str:
+    return make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+
+
+def _pg_admin() -> psycopg.Connection[Any]:
+    return psycopg.connect(_pg_dsn(make_url(PG_ADMIN_URL).database or "postgres"), autocommit=True)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = create_db_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> str:
+    try:
+        admin = _pg_admin()
+    except psycopg.OperationalError as error:
+        pytest.fail(f"PostgreSQL is required for the tests and cannot be reached: {error}")
+    with admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {PG_TEMPLATE}")
+    engine = create_db_engine(_pg_url(PG_TEMPLATE))
+    upgrade(engine)
+    engine.dispose()
+    return PG_TEMPLATE
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "jobs.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"jobprocessor_test_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as admin:
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    try:
+        yield _pg_url(name)
+    finally:
+        with _pg_admin() as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, **FAST)
+
+
+@pytest.fixture
+def service(settings: Settings) -> Iterator[JobService]:
+    import jobprocessor.diagnostics  # noqa: F401 - registers the diag.* types
+
+    svc = open_service(settings)
+    yield svc
+    svc.store.engine.dispose()
+
+
+def wait_until(predicate: Callable[[], Any], *, timeout: float = 15.0, what: str = "") -> Any:
+    """Poll a condition (a database state has no event to await) until it holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        time.sleep(0.02)
+
+
+def wait_for_status(
+    service: JobService, job_id: int, *statuses: Status, timeout: float = 15.0
+) -> Job:
+    """The job once it has one of ``statuses``."""
+
+    def reached() -> Job | None:
+        job = service.get(ADMIN, job_id)
+        return job if job.status in statuses else None
+
+    result: Job = wait_until(reached, timeout=timeout, what=f"job {job_id} to be {statuses}")
+    return result
+
+
+class InProcessWorker:
+    """A Worker in a thread of the test process (its job processes are real)."""
+
+    def __init__(self, settings: Settings, concurrency: int, apps: list[str]) -> None:
+        self.worker = Worker(settings, concurrency=concurrency, apps=apps)
+        self.thread = threading.Thread(target=self.worker.run, daemon=True)
+
+    def start(self) -> InProcessWorker:
+        self.thread.start()
+        if not self.worker.ready.wait(60):
+            raise AssertionError("worker did not start")
+        return self
+
+    def stop(self, immediate: bool = False) -> None:
+        self.worker.stop(immediate=immediate)
+        self.thread.join(60)
+        assert not self.thread.is_alive(), "worker did not stop"
+
+
+@pytest.fixture
+def start_worker(settings: Settings) -> Iterator[Callable[..., InProcessWorker]]:
+    """Start in-process workers; all are stopped at the end of the test."""
+    started: list[InProcessWorker] = []
+
+    def start(
+        concurrency: int = 2, apps: list[str] | None = None, **overrides: Any
+    ) -> InProcessWorker:
+        worker_settings = settings.model_copy(update=overrides)
+        worker = InProcessWorker(worker_settings, concurrency, apps or [DIAG]).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        if worker.thread.is_alive():
+            worker.stop(immediate=True)
+
+
+class WorkerProcess:
+    """A real ``jobprocessor worker`` process, for fault tests that kill it."""
+
+    def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.process = process
+        self.log = log
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+    def wait(self, timeout: float = 60) -> int:
+        return self.process.wait(timeout)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def cli_env(database_url: str, **overrides: Any) -> dict[str, str]:
+    """Environment for a CLI process: the test database and fast timings."""
+    env = dict(os.environ)
+    env["JOBPROCESSOR_DATABASE_URL"] = database_url
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS / "apps"), env.get("PYTHONPATH", "")])
+    for key, value in {**FAST, **overrides}.items():
+        env[f"JOBPROCESSOR_{key.upper()}"] = str(value)
+    return env
+
+
+@pytest.fixture
+def spawn_worker(
+    database_url: str, service: JobService, tmp_path: Path
+) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start ``jobprocessor worker`` processes; each is ready when its row exists."""
+    started: list[WorkerProcess] = []
+
+    def spawn(
+        concurrency: int = 2, apps: list[str] | None = None, **overrides: Any
+    ) -> WorkerProcess:
+        log = tmp_path / f"worker-{len(started)}.log"
+        command = [
+            sys.executable,
+            "-m",
+            "jobprocessor.cli",
+            "worker",
+            "--concurrency",
+            str(concurrency),
+        ]
+        for module in apps or [DIAG]:
+            command += ["--app", module]
+        with log.open("wb") as handle:
+            process = subprocess.Popen(
+                command,
+                env=cli_env(database_url, **overrides),
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+            )
+        worker = WorkerProcess(process, log)
+        started.append(worker)
+
+        def registered() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"worker exited early:\n{worker.output()}")
+            return any(w["pid"] == process.pid for w in service.store.live_workers()) and (
+                "started:" in worker.output()
+            )
+
+        wait_until(registered, timeout=60, what="the worker to register")
+        return worker
+
+    yield spawn
+    for worker in started:
+        if worker.process.poll() is None:
+            worker.process.send_signal(signal.SIGKILL)
+            worker.process.wait(10)
+
+
+def run_cli(
+    database_url: str, *args: str, stdin: str | None = None, **overrides: Any
+) -> subprocess.CompletedProcess[str]:
+    """Run ``jobprocessor ARGS`` against the test database."""
+    return subprocess.run(
+        [sys.executable, "-m", "jobprocessor.cli", *args],
+        env=cli_env(database_url, **overrides),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
