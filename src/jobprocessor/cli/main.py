@@ -67,9 +67,9 @@ class State:
 
     @classmethod
     def settings(cls) -> Settings:
-        overrides = {"database_url": cls.database_url} if cls.database_url else {}
+        overrides: dict[str, Any] = {"database_url": cls.database_url} if cls.database_url else {}
         try:
-            return Settings(**overrides)
+            return Settings.model_validate(overrides)
         except ValidationError as error:
             problems = "; ".join(
                 f"JOBPROCESSOR_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"

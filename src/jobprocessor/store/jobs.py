@@ -253,37 +253,19 @@ class JobStore:
         (or gone). Canceling a job that is already ``canceling`` changes nothing.
         """
         now = utcnow()
+        asked = {"cancel_requested_by": by, "cancel_requested_at": now}
         with self.writing() as connection:
-            row = connection.execute(
-                update(jobs)
-                .where(jobs.c.id == job_id, jobs.c.status == Status.QUEUED.value)
-                .values(
-                    status=Status.CANCELED.value,
-                    finished_at=now,
-                    cancel_requested_by=by,
-                    cancel_requested_at=now,
-                )
-                .returning(*jobs.c)
-            ).first()
+            row = _move(
+                connection, job_id, Status.QUEUED, Status.CANCELED, finished_at=now, **asked
+            )
             if row is not None:
-                connection.execute(
-                    insert(job_events),
-                    [
-                        _event(job_id, Event.CANCEL_REQUESTED, by, now),
-                        _event(job_id, Event.CANCELED, None, now, "canceled before it started"),
-                    ],
-                )
+                events = [
+                    _event(job_id, Event.CANCEL_REQUESTED, by, now),
+                    _event(job_id, Event.CANCELED, None, now, "canceled before it started"),
+                ]
+                connection.execute(insert(job_events), events)
                 return row_to_job(row)
-            row = connection.execute(
-                update(jobs)
-                .where(jobs.c.id == job_id, jobs.c.status == Status.RUNNING.value)
-                .values(
-                    status=Status.CANCELING.value,
-                    cancel_requested_by=by,
-                    cancel_requested_at=now,
-                )
-                .returning(*jobs.c)
-            ).first()
+            row = _move(connection, job_id, Status.RUNNING, Status.CANCELING, **asked)
             if row is not None:
                 connection.execute(
                     insert(job_events), [_event(job_id, Event.CANCEL_REQUESTED, by, now)]
@@ -615,6 +597,19 @@ class JobStore:
         statement = select(jobs.c.status, func.count()).group_by(jobs.c.status)
         with self.reading() as connection:
             return {Status(s): n for s, n in connection.execute(statement).tuples()}
+
+
+def _move(
+    connection: Connection, job_id: int, source: Status, target: Status, **values: Any
+) -> Row[Any] | None:
+    """Change a job's status only if it still has ``source``; the row after, or None."""
+    statement = (
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.status == source.value)
+        .values(status=target.value, **values)
+        .returning(*jobs.c)
+    )
+    return connection.execute(statement).first()
 
 
 def _event(

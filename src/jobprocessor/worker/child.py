@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import signal
 import threading
@@ -54,8 +55,9 @@ def main(connection: Connection, apps: list[str]) -> None:
             try:
                 message = connection.recv()
             except (EOFError, OSError):
-                jobs.put(None)
-                return
+                # The worker is gone (killed, perhaps): nobody could record this
+                # job's outcome, and its job was or will be rescued. Stop now.
+                os._exit(1)
             if message[0] == "run":
                 jobs.put(message)
             elif message[0] == "cancel":
