@@ -35,7 +35,8 @@ TESTS = Path(__file__).parent
 PG_ADMIN_URL = os.environ.get(
     "JOBPROCESSOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-PG_TEMPLATE = "jobprocessor_test_template"
+#: One template per test session, so that concurrent sessions do not drop each other's.
+PG_TEMPLATE = f"jobprocessor_test_template_{os.getpid()}"
 DIAG = "jobprocessor.diagnostics"
 
 ADMIN = Actor("admin", Role.ADMIN)
@@ -78,7 +79,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_template() -> str:
+def pg_template() -> Iterator[str]:
     try:
         admin = _pg_admin()
     except psycopg.OperationalError as error:
@@ -89,7 +90,9 @@ def pg_template() -> str:
     engine = create_db_engine(_pg_url(PG_TEMPLATE))
     upgrade(engine)
     engine.dispose()
-    return PG_TEMPLATE
+    yield PG_TEMPLATE
+    with _pg_admin() as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -183,7 +183,8 @@ def _params_model(name: str, function: JobFunction) -> type[BaseModel]:
 def load_apps(modules: Iterable[str]) -> list[str]:
     """Import the named modules so that their ``@job`` types register.
 
-    Raises InvalidInput with the module's name if one cannot be imported.
+    Raises InvalidInput with the module's name if one cannot be imported, or fails
+    while importing (e.g. it registers a job type another app registered already).
     """
     loaded = []
     for module in modules:
@@ -192,9 +193,12 @@ def load_apps(modules: Iterable[str]) -> list[str]:
             continue
         try:
             importlib.import_module(module)
-        except ImportError as error:
+        except Exception as error:  # a missing module, or one that fails while importing
+            detail = str(error)
+            if not isinstance(error, ImportError):
+                detail = f"{type(error).__name__}: {detail}"
             raise InvalidInput(
-                f"cannot import app module {module!r}: {error}", fields={"app": module}
+                f"cannot import app module {module!r}: {detail}", fields={"app": module}
             ) from None
         loaded.append(module)
     return loaded

@@ -300,6 +300,7 @@ class JobService:
 
     def actor_for(self, name: str) -> Actor:
         """The actor for a user name: their role if known, else a plain user."""
+        check_user_name(name)
         user = self.users.get(name)
         return Actor(name, user.role if user else Role.USER)
 

@@ -176,11 +176,15 @@ def db_upgrade() -> None:
 @reports_errors
 def db_purge(
     older_than_days: Annotated[
-        float | None, typer.Option(help="Age in days (default: the retention setting).")
+        float | None,
+        typer.Option(min=0, help="Age in days (default: the retention setting)."),
     ] = None,
 ) -> None:
     """Delete finished jobs older than the retention age, with their reports."""
     settings = State.settings()
+    if older_than_days is None and settings.retention_days == 0:
+        typer.echo("retention is off (retention_days = 0 keeps all jobs): nothing purged")
+        return
     days = settings.retention_days if older_than_days is None else older_than_days
     count = open_service(settings).purge(older_than_days=days, batch_size=settings.purge_batch_size)
     typer.echo(f"purged {count} job(s) finished more than {days:g} day(s) ago")
@@ -401,5 +405,20 @@ def tokens_create(name: str) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    Usage errors (an unknown command, a bad option value) are one line on stderr
+    with exit code 2, like every other error (CONTRACT §4), not typer's boxed text.
+    """
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as error:
+        if type(error).__name__ != "NoArgsIsHelpError":  # that one has shown the help already
+            ctx = getattr(error, "ctx", None)
+            hint = f" (try '{ctx.command_path} --help')" if ctx is not None else ""
+            typer.echo(f"error: {error.format_message()}{hint}", err=True)
+        code = error.exit_code
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)

@@ -596,7 +596,7 @@ class JobStore:
     def count_by_status(self) -> dict[Status, int]:
         statement = select(jobs.c.status, func.count()).group_by(jobs.c.status)
         with self.reading() as connection:
-            return {Status(s): n for s, n in connection.execute(statement).tuples()}
+            return {Status(row[0]): row[1] for row in connection.execute(statement)}
 
 
 def _move(
