@@ -87,7 +87,11 @@ class Slot:
     # -- called by the supervisor ---------------------------------------------
 
     def start(self) -> None:
-        self._start_process()
+        try:
+            self._start_process()
+        except ChildStartupError:
+            # The slot still takes jobs: its first job starts the process again.
+            logger.exception("slot %d: job process failed to start", self.index)
         self._thread.start()
 
     @property

@@ -83,7 +83,6 @@ class Worker:
                 self.id, host=socket.gethostname(), pid=os.getpid(), slots=self.concurrency
             )
         )
-        self._rescue()
         self.slots = [
             Slot(
                 i,
@@ -95,16 +94,18 @@ class Worker:
             )
             for i in range(self.concurrency)
         ]
-        starters = [threading.Thread(target=s.start) for s in self.slots]
-        for starter in starters:
-            starter.start()
-        for starter in starters:
-            starter.join()
+        # Heartbeats first: starting the job processes can take longer than the
+        # heartbeat timeout on a loaded machine.
         threads = [threading.Thread(target=self._control_loop, name="control", daemon=True)]
         if self.store.is_postgres:
             threads.append(threading.Thread(target=self._listen_loop, name="listen", daemon=True))
         for thread in threads:
             thread.start()
+        starters = [threading.Thread(target=s.start) for s in self.slots]
+        for starter in starters:
+            starter.start()
+        for starter in starters:
+            starter.join()
         logger.info(
             "worker %s started: %d slot(s), types: %s",
             self.id,
@@ -188,17 +189,33 @@ class Worker:
         settings = self.settings
         next_heartbeat = next_rescue = 0.0
         next_purge = time.monotonic() + 5.0
+        # Workers (this one too) are judged lost only once our own heartbeats have
+        # gone through on time for a whole heartbeat_timeout (so not at once on
+        # start): a stall of the database (a restart, an outage, a long write
+        # holding SQLite's lock) holds up every worker's heartbeats alike and must
+        # not make live workers look lost when it ends.
+        last_beat = time.monotonic()
+        steady_since: float | None = last_beat
+        late = settings.heartbeat_interval + settings.heartbeat_timeout / 4
         while not self._stopped.is_set():
             now = time.monotonic()
             if now >= next_heartbeat:
                 alive = self._guard(
                     lambda: self.store.heartbeat(self.id, stopping=self._stopping.is_set())
                 )
+                if alive is None:
+                    steady_since = None
+                else:
+                    beat = time.monotonic()
+                    if steady_since is None or beat - last_beat > late:
+                        steady_since = beat
+                    last_beat = beat
                 if alive is False:
                     self._rejoin()
                 next_heartbeat = now + settings.heartbeat_interval
             self._guard(self._forward_cancels)
-            if now >= next_rescue:
+            steady = steady_since is not None and now - steady_since >= settings.heartbeat_timeout
+            if now >= next_rescue and steady:
                 self._guard(self._rescue)
                 next_rescue = now + max(settings.heartbeat_interval, settings.heartbeat_timeout / 4)
             if now >= next_purge and settings.retention_days > 0:
