@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,8 +19,12 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    Integer,
     Row,
+    String,
+    Update,
     and_,
+    bindparam,
     delete,
     exists,
     func,
@@ -46,13 +51,25 @@ from jobprocessor.model import (
     utcnow,
 )
 from jobprocessor.store.engine import READ_ONLY
-from jobprocessor.store.tables import job_artifacts, job_entries, job_events, jobs, workers
+from jobprocessor.store.tables import (
+    UTCDateTime,
+    job_artifacts,
+    job_entries,
+    job_events,
+    jobs,
+    workers,
+)
 
+#: A bulk submission at least this large refreshes PostgreSQL's statistics at once.
+ANALYZE_AFTER_BULK = 1000
 #: PostgreSQL channels: new jobs wake idle workers; cancels reach a worker at once.
 QUEUED_CHANNEL = "jobprocessor_queued"
 CANCEL_CHANNEL = "jobprocessor_cancel"
 
 _HELD = [s.value for s in HELD_STATUSES]
+#: Written as a literal so that the partial index over queued rows matches even in
+#: a prepared, generic plan (a bound parameter could be any status).
+_IS_QUEUED = jobs.c.status == literal_column("'queued'")
 _FINISHED = [s.value for s in FINISHED_STATUSES]
 
 
@@ -134,38 +151,54 @@ class JobStore:
     # -- submission -----------------------------------------------------------
 
     def insert(self, new_jobs: Sequence[NewJob], *, by: str) -> builtins.list[Job]:
-        """Store jobs as ``queued`` with their timeline's first event."""
+        """Store jobs as ``queued`` with their timeline's first event, in one transaction.
+
+        Rows go in as one batched ``INSERT … RETURNING`` (SQLAlchemy's insertmanyvalues),
+        so a bulk submission holds SQLite's write lock for milliseconds, not seconds.
+        """
+        if not new_jobs:
+            return []
         now = utcnow()
-        created: builtins.list[Job] = []
+        rows = [
+            {
+                "type": new.type,
+                "category": new.category,
+                "title": new.title,
+                "status": Status.QUEUED.value,
+                "params": new.params,
+                "submitted_by": new.submitted_by,
+                "created_at": now,
+                "lock_key": new.lock_key,
+                "max_retries": new.max_retries,
+                "cancel_grace": new.cancel_grace,
+                "restarted_from": new.restarted_from,
+            }
+            for new in new_jobs
+        ]
+        statement = insert(jobs).returning(*jobs.c, sort_by_parameter_order=True)
         with self.writing() as connection:
-            for new in new_jobs:
-                row = connection.execute(
-                    insert(jobs)
-                    .values(
-                        type=new.type,
-                        category=new.category,
-                        title=new.title,
-                        status=Status.QUEUED.value,
-                        params=new.params,
-                        submitted_by=new.submitted_by,
-                        created_at=now,
-                        lock_key=new.lock_key,
-                        max_retries=new.max_retries,
-                        cancel_grace=new.cancel_grace,
-                        restarted_from=new.restarted_from,
-                    )
-                    .returning(*jobs.c)
-                ).one()
-                job = row_to_job(row)
-                events: builtins.list[dict[str, Any]] = [_event(job.id, Event.SUBMITTED, by, now)]
-                if new.restarted_from is not None:
-                    events.append(
-                        _event(job.id, Event.RESTARTED_FROM, by, now, f"#{new.restarted_from}")
-                    )
-                connection.execute(insert(job_events), events)
-                created.append(job)
+            created = [row_to_job(row) for row in connection.execute(statement, rows)]
+            events = [_event(job.id, Event.SUBMITTED, by, now) for job in created]
+            events += [
+                _event(job.id, Event.RESTARTED_FROM, by, now, f"#{job.restarted_from}")
+                for job in created
+                if job.restarted_from is not None
+            ]
+            connection.execute(insert(job_events), events)
             self._notify(connection, QUEUED_CHANNEL)
+        if self.is_postgres and len(created) >= ANALYZE_AFTER_BULK:
+            self._analyze()
         return created
+
+    def _analyze(self) -> None:
+        """Refresh the jobs table's statistics after a burst of submissions.
+
+        Until autovacuum gets to it, PostgreSQL plans the claim as if the queue
+        were tiny and sorts every queued row per claim (8 ms at 20,000 queued
+        instead of 0.1 ms through the queued index).
+        """
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f"ANALYZE {jobs.name}"))
 
     # -- reading ------------------------------------------------------------
 
@@ -346,49 +379,16 @@ class JobStore:
         """
         if not types or limit <= 0:
             return []
-        held = jobs.alias("held")
-        lock_free = or_(
-            jobs.c.lock_key.is_(None),
-            ~exists(
-                select(literal_column("1"))
-                .select_from(held)
-                .where(held.c.lock_key == jobs.c.lock_key, held.c.status.in_(_HELD))
-            ),
-        )
-        candidates = (
-            select(jobs.c.id, jobs.c.lock_key)
-            .where(jobs.c.status == Status.QUEUED.value, jobs.c.type.in_(list(types)), lock_free)
-            .order_by(jobs.c.priority, jobs.c.id)
-            .limit(limit)
-        )
-        if self.is_postgres:
-            candidates = candidates.with_for_update(skip_locked=True, of=jobs)
-        candidates_sq = candidates.subquery("candidates")
-        ranked_sq = select(
-            candidates_sq.c.id,
-            candidates_sq.c.lock_key,
-            func.row_number()
-            .over(partition_by=candidates_sq.c.lock_key, order_by=candidates_sq.c.id)
-            .label("rank"),
-        ).subquery("ranked")
-        picked = select(ranked_sq.c.id).where(
-            or_(ranked_sq.c.lock_key.is_(None), ranked_sq.c.rank == 1)
-        )
         now = utcnow()
-        statement = (
-            update(jobs)
-            .where(jobs.c.id.in_(picked), jobs.c.status == Status.QUEUED.value)
-            .values(
-                status=Status.RUNNING.value,
-                worker_id=worker_id,
-                started_at=now,
-                attempts=jobs.c.attempts + 1,
-            )
-            .returning(*jobs.c)
-        )
+        parameters = {
+            "claim_types": list(types),
+            "claim_limit": limit,
+            "claim_worker": worker_id,
+            "claim_now": now,
+        }
         try:
             with self.writing() as connection:
-                rows = connection.execute(statement).all()
+                rows = connection.execute(self._claim_statement, parameters).all()
                 if rows:
                     connection.execute(
                         insert(job_events),
@@ -403,11 +403,54 @@ class JobStore:
         claimed.sort(key=lambda j: j.id)
         return claimed
 
+    @functools.cached_property
+    def _claim_statement(self) -> Update:
+        """The claim, built once: rebuilding it per call cost more than running it."""
+        held = jobs.alias("held")
+        lock_free = or_(
+            jobs.c.lock_key.is_(None),
+            ~exists(
+                select(literal_column("1"))
+                .select_from(held)
+                .where(held.c.lock_key == jobs.c.lock_key, held.c.status.in_(_HELD))
+            ),
+        )
+        candidates = (
+            select(jobs.c.id, jobs.c.lock_key)
+            .where(
+                _IS_QUEUED,
+                jobs.c.type.in_(bindparam("claim_types", expanding=True)),
+                lock_free,
+            )
+            .order_by(jobs.c.priority, jobs.c.id)
+            .limit(bindparam("claim_limit", type_=Integer))
+        )
+        if self.is_postgres:
+            candidates = candidates.with_for_update(skip_locked=True, of=jobs)
+        candidates_sq = candidates.subquery("candidates")
+        ranked = select(
+            candidates_sq.c.id,
+            candidates_sq.c.lock_key,
+            func.row_number()
+            .over(partition_by=candidates_sq.c.lock_key, order_by=candidates_sq.c.id)
+            .label("rank"),
+        ).subquery("ranked")
+        picked = select(ranked.c.id).where(or_(ranked.c.lock_key.is_(None), ranked.c.rank == 1))
+        return (
+            update(jobs)
+            .where(jobs.c.id.in_(picked), _IS_QUEUED)
+            .values(
+                status=Status.RUNNING.value,
+                worker_id=bindparam("claim_worker", type_=String),
+                started_at=bindparam("claim_now", type_=UTCDateTime),
+                attempts=jobs.c.attempts + 1,
+            )
+            .returning(*jobs.c)
+        )
+
     def has_queued(self, types: Sequence[str]) -> bool:
         """A cheap, lock-free look before a claim (SQLite claims take the write lock)."""
-        statement = select(
-            exists().where(jobs.c.status == Status.QUEUED.value, jobs.c.type.in_(list(types)))
-        )
+        statement = select(exists().where(_IS_QUEUED, jobs.c.type.in_(list(types))))
         with self.reading() as connection:
             return bool(connection.execute(statement).scalar())
 

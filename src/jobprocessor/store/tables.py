@@ -110,6 +110,9 @@ jobs = Table(
     Index("ix_jobprocessor_jobs_finished_at", "finished_at"),
     Index(
         "ix_jobprocessor_jobs_queued",
+        # `status` leads although the index holds queued rows only: SQLite's planner
+        # matches the claim's `status = ?` to it only then, even before ANALYZE.
+        "status",
         "priority",
         "id",
         postgresql_where=text("status = 'queued'"),
