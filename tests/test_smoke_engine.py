@@ -1,9 +1,8 @@
 from __future__ import annotations
 
+from conftest import ADMIN, wait_for_status
 from jobprocessor.model import Status
 from jobprocessor.service import JobService
-
-from conftest import ADMIN, wait_for_status
 
 
 def test_a_job_runs_to_success(service: JobService, start_worker) -> None:
