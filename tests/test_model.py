@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from contract import CONTRACT_JOB_KEYS, ISO_Z
 from jobprocessor.model import (
     ACTIVE_STATUSES,
     FINISHED_STATUSES,
@@ -20,29 +20,6 @@ from jobprocessor.model import (
     StatusGroup,
     iso,
 )
-
-#: The keys of a job object, exactly as CONTRACT §3 writes them.
-CONTRACT_JOB_KEYS = [
-    "id",
-    "type",
-    "category",
-    "title",
-    "status",
-    "status_group",
-    "params",
-    "submitted_by",
-    "created_at",
-    "started_at",
-    "finished_at",
-    "progress",
-    "restarted_from",
-    "cancel_requested_by",
-    "cancel_requested_at",
-    "error",
-    "result",
-]
-ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
-
 
 # -- statuses and groups --------------------------------------------------------------
 

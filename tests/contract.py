@@ -1,0 +1,28 @@
+"""What CONTRACT.md fixes, written once for the tests that check it."""
+
+from __future__ import annotations
+
+import re
+
+#: The keys of a job object, in the order CONTRACT §3 writes them.
+CONTRACT_JOB_KEYS = [
+    "id",
+    "type",
+    "category",
+    "title",
+    "status",
+    "status_group",
+    "params",
+    "submitted_by",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "progress",
+    "restarted_from",
+    "cancel_requested_by",
+    "cancel_requested_at",
+    "error",
+    "result",
+]
+#: ISO 8601 UTC with milliseconds and a Z, as the engine writes every time.
+ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
