@@ -383,6 +383,25 @@ def test_sigterm_cancels_a_job_longer_than_the_shutdown_timeout(
     assert worker_id not in {w["id"] for w in service.store.live_workers()}
 
 
+def test_second_signal_stops_at_once_without_waiting_for_the_shutdown_timeout(
+    service: JobService, spawn_worker
+) -> None:
+    # The default shutdown_timeout would keep the first signal waiting for 30 s.
+    worker = spawn_worker(concurrency=1, shutdown_timeout=30)
+    job = service.submit(ADMIN, "diag.sleep", {"seconds": 120})
+    wait_for_status(service, job.id, Status.RUNNING)
+
+    worker.signal(signal.SIGINT)
+    wait_until(lambda: "draining" in worker.output(), what="the worker to start draining")
+    worker.signal(signal.SIGINT)
+    assert worker.wait(15) == 0, worker.output()
+
+    done = service.get(ADMIN, job.id)
+    assert done.status is Status.CANCELED
+    names = [e.event for e in service.report(ADMIN, job.id).events]
+    assert names[-3:] == ["cancel_requested", "stopped_by_force", "canceled"]
+
+
 # -- 8. 10,000 tiny jobs over three worker processes ---------------------------------------
 
 

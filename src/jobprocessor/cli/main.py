@@ -12,6 +12,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from types import FrameType
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -79,7 +80,7 @@ class State:
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
     return typer.Exit(code)
 
 
@@ -146,16 +147,38 @@ def worker(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    log = logging.getLogger("jobprocessor")
     modules = _load(apps)
     the_worker = Worker(State.settings(), concurrency=concurrency, apps=modules)
 
     def on_signal(signum: int, _: FrameType | None) -> None:
-        logging.getLogger("jobprocessor").info("%s received: draining", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if the_worker.stopping:
+            log.warning("%s received again: canceling running jobs now", name)
+        else:
+            log.info("%s received: draining (send it again to stop at once)", name)
         the_worker.stop()
 
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            the_worker.run()
+        except BaseException as error:
+            failures.append(error)
+
+    # Signal handlers run in the main thread between its bytecodes. The worker runs
+    # elsewhere, so that a handler never interrupts it while it holds a lock the
+    # handler needs (Event.set inside Event.clear deadlocks): this thread only waits.
+    runner = threading.Thread(target=run, name="worker")
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    the_worker.run()
+    runner.start()
+    while runner.is_alive():
+        runner.join(0.5)
+    if failures:
+        raise failures[0]
 
 
 @app.command("settings")

@@ -126,6 +126,11 @@ class Worker:
             self.engine.dispose()
             logger.info("worker %s stopped", self.id)
 
+    @property
+    def stopping(self) -> bool:
+        """True once ``stop()`` was called: the worker claims nothing more."""
+        return self._stopping.is_set()
+
     def stop(self, *, immediate: bool = False) -> None:
         """Stop claiming; running jobs get ``shutdown_timeout`` (or none if immediate)."""
         if immediate or self._stopping.is_set():
