@@ -79,8 +79,13 @@ class State:
             raise InvalidInput(f"invalid setting: {problems}") from None
 
 
-def fail(message: str, code: int) -> typer.Exit:
+def say_error(message: str) -> None:
+    """One line on stderr, whatever line breaks the message (e.g. psycopg's) carries."""
     typer.echo(f"error: {' '.join(message.split())}", err=True)
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    say_error(message)
     return typer.Exit(code)
 
 
@@ -320,7 +325,7 @@ def _each(
         try:
             result = action(job_id)
         except JobProcessorError as error:
-            typer.echo(f"error: {error}", err=True)
+            say_error(str(error))
             code = code or error.exit_code
             continue
         message = say(job_id, result)
@@ -439,7 +444,7 @@ def main() -> None:
         if type(error).__name__ != "NoArgsIsHelpError":  # that one has shown the help already
             ctx = getattr(error, "ctx", None)
             hint = f" (try '{ctx.command_path} --help')" if ctx is not None else ""
-            typer.echo(f"error: {error.format_message()}{hint}", err=True)
+            say_error(f"{error.format_message()}{hint}")
         code = error.exit_code
     except typer.Abort:
         typer.echo("error: aborted", err=True)

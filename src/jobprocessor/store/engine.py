@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
@@ -93,15 +92,6 @@ def _sqlite_engine(url: URL, pool_size: int) -> Engine:
     return engine
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def libpq_dsn(engine: Engine) -> str:
     """The engine's PostgreSQL URL as psycopg expects it (for LISTEN connections)."""
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def describe(engine: Engine) -> dict[str, Any]:
-    """Where the engine points, with the password hidden (safe to log)."""
-    return {"dialect": engine.dialect.name, "url": engine.url.render_as_string(hide_password=True)}

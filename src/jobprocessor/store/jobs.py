@@ -540,12 +540,6 @@ class JobStore:
             connection.execute(insert(job_events), events)
         return True
 
-    def add_event(
-        self, job_id: int, event: Event, *, by: str | None = None, detail: str | None = None
-    ) -> None:
-        with self.writing() as connection:
-            connection.execute(insert(job_events), [_event(job_id, event, by, utcnow(), detail)])
-
     def rescue_lost(self, *, heartbeat_timeout: float) -> builtins.list[Rescued]:
         """End or re-queue the jobs of workers whose heartbeat expired.
 

@@ -32,13 +32,6 @@ class UserStore:
             return False
         return True
 
-    def update(self, user: User, password_hash: str | None) -> None:
-        values: dict[str, str] = {"display_name": user.display_name, "role": user.role.value}
-        if password_hash is not None:
-            values["password_hash"] = password_hash
-        with self.engine.begin() as connection:
-            connection.execute(update(users).where(users.c.name == user.name).values(**values))
-
     def get(self, name: str) -> User | None:
         with self.engine.connect() as connection:
             row = connection.execute(select(users).where(users.c.name == name)).first()
