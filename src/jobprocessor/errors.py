@@ -51,6 +51,26 @@ class PermissionDenied(JobProcessorError):
     http_status = 403
 
 
+class Unauthenticated(JobProcessorError):
+    """Nobody signed in, or a token or password that matches no one."""
+
+    code = "unauthenticated"
+    exit_code = 1
+    http_status = 401
+
+
+class TooManyAttempts(JobProcessorError):
+    """Too many failed sign-ins: wait before trying again."""
+
+    code = "too_many_attempts"
+    exit_code = 1
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class WaitTimeout(JobProcessorError):
     """``wait`` gave up before the job finished."""
 

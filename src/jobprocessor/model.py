@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 
 class Status(enum.StrEnum):
@@ -251,7 +252,9 @@ class Report:
             "entries": [e.to_dict() for e in self.entries],
             "artifacts": [
                 a.to_dict(
-                    artifact_url.format(id=self.job.id, name=a.name) if artifact_url else None
+                    artifact_url.format(id=self.job.id, name=quote(a.name))
+                    if artifact_url
+                    else None
                 )
                 for a in self.artifacts
             ],
@@ -284,3 +287,29 @@ class User:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "display_name": self.display_name, "role": self.role.value}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    """A live worker process and the jobs it holds, for the workers view."""
+
+    id: str
+    host: str
+    pid: int
+    slots: int
+    started_at: datetime
+    heartbeat_at: datetime
+    stopping: bool
+    jobs: list[Job]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "host": self.host,
+            "pid": self.pid,
+            "slots": self.slots,
+            "started_at": iso(self.started_at),
+            "heartbeat_at": iso(self.heartbeat_at),
+            "stopping": self.stopping,
+            "jobs": [{"id": j.id, "title": j.title, "status": j.status.value} for j in self.jobs],
+        }

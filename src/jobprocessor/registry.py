@@ -53,7 +53,15 @@ class JobType:
             }
             detail = "; ".join(f"{name}: {msg}" for name, msg in fields.items())
             raise InvalidInput(f"invalid params for {self.name}: {detail}", fields=fields) from None
-        return model.model_dump(mode="json")
+        settings = model.model_dump(mode="json")
+        bad = _nul_path(settings)
+        if bad is not None:
+            field = bad or "params"
+            raise InvalidInput(
+                f"invalid params for {self.name}: {field}: NUL characters are not allowed",
+                fields={field: "NUL character"},
+            )
+        return settings
 
     def load(self, stored: dict[str, Any]) -> dict[str, Any]:
         """Turn stored settings back into the typed values the function expects."""
@@ -71,6 +79,25 @@ class JobType:
     def params_schema(self) -> dict[str, Any]:
         """The JSON Schema of the parameters, for forms and the API."""
         return self.params_model.model_json_schema()
+
+
+def _nul_path(value: Any, path: str = "") -> str | None:
+    """Where a NUL character hides in JSON-ready settings (no database stores it)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        items: Iterable[tuple[str, Any]] = ((str(k), v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((str(i), v) for i, v in enumerate(value))
+    else:
+        return None
+    for key, item in items:
+        if "\x00" in key:
+            return f"{path}.{key}".lstrip(".")
+        found = _nul_path(item, f"{path}.{key}".lstrip("."))
+        if found is not None:
+            return found
+    return None
 
 
 def format_template(template: str, params: dict[str, Any], *, fallback: str) -> str:

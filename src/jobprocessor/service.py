@@ -16,16 +16,25 @@ from datetime import timedelta
 from typing import Any
 
 from jobprocessor.auth import hash_password, hash_token, new_token, verify_password
-from jobprocessor.errors import Conflict, InvalidInput, JobProcessorError, NotFound, WaitTimeout
+from jobprocessor.errors import (
+    Conflict,
+    InvalidInput,
+    JobProcessorError,
+    NotFound,
+    PermissionDenied,
+    WaitTimeout,
+)
 from jobprocessor.model import (
     Actor,
     ArtifactInfo,
     Job,
     Report,
+    ReportEntry,
     Role,
     Status,
     StatusGroup,
     User,
+    WorkerInfo,
     utcnow,
 )
 from jobprocessor.registry import JobType, Registry, registry
@@ -35,6 +44,7 @@ from jobprocessor.store.jobs import JobQuery, NewJob
 from jobprocessor.store.users import UserStore
 
 MAX_PAGE = 500
+MAX_ENTRY_PAGE = 5000
 MAX_TITLE = 500
 USER_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-")
 
@@ -45,6 +55,33 @@ class Page:
 
     items: list[Job]
     next_cursor: str | None
+
+
+#: Buckets of the run-time histogram, in seconds.
+DURATION_BOUNDS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0)
+METRICS_WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """A snapshot for monitoring; run times cover jobs finished within ``window``."""
+
+    by_status: dict[Status, int]
+    workers: int
+    slots: int
+    #: Per final status: cumulative counts per bound of DURATION_BOUNDS, count, sum.
+    durations: dict[Status, tuple[builtins.list[int], int, float]]
+    window: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPage:
+    """Some of a job's log entries, with the counts by level of all of them."""
+
+    entries: list[ReportEntry]
+    counts: dict[str, int]
+    total: int
+    offset: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +154,10 @@ class JobService:
     ) -> NewJob:
         if title is not None:
             title = title.strip()
-            if not title or len(title) > MAX_TITLE:
+            if not title or len(title) > MAX_TITLE or "\x00" in title:
                 raise InvalidInput(
-                    f"title must be 1 to {MAX_TITLE} characters", fields={"title": "length"}
+                    f"title must be 1 to {MAX_TITLE} characters, without NUL",
+                    fields={"title": "length"},
                 )
         return NewJob(
             type=job_type.name,
@@ -226,14 +264,36 @@ class JobService:
                 results.append(BulkResult(job_id, True, None, job))
         return results
 
-    def report(self, actor: Actor, job_id: int) -> Report:
+    def report(self, actor: Actor, job_id: int, *, with_entries: bool = True) -> Report:
+        """The job's report; without entries for callers that page through them."""
         job = self.get(actor, job_id)
         return Report(
             job=job,
-            entries=self.store.entries(job_id),
+            entries=self.store.entries(job_id) if with_entries else [],
             artifacts=self.store.artifacts(job_id),
             events=self.store.events(job_id),
         )
+
+    def entries(
+        self,
+        actor: Actor,
+        job_id: int,
+        *,
+        levels: Sequence[str] | None = None,
+        offset: int = 0,
+        limit: int = 500,
+    ) -> EntryPage:
+        """One page of a job's log, for reports too long to show at once."""
+        self.get(actor, job_id)
+        if offset < 0 or not 1 <= limit <= MAX_ENTRY_PAGE:
+            raise InvalidInput(
+                f"offset must be 0 or more and limit 1 to {MAX_ENTRY_PAGE}",
+                fields={"limit": "range"},
+            )
+        counts = self.store.entry_counts(job_id)
+        shown = sum(n for level, n in counts.items() if levels is None or level in levels)
+        entries = self.store.entries(job_id, levels=levels, offset=offset, limit=limit)
+        return EntryPage(entries, counts, shown, offset)
 
     def artifact(self, actor: Actor, job_id: int, name: str) -> tuple[ArtifactInfo, bytes]:
         self.get(actor, job_id)
@@ -259,6 +319,53 @@ class JobService:
                 raise WaitTimeout(f"job {job_id} is still {job.status.value} after {timeout:g} s")
             pause = poll if deadline is None else min(poll, max(0.0, deadline - time.monotonic()))
             time.sleep(pause)
+
+    def workers(self, actor: Actor) -> builtins.list[WorkerInfo]:
+        """Live workers and the jobs they hold: for admins, who run the machines."""
+        if not actor.is_admin:
+            raise PermissionDenied("only admins see the workers")
+        held = self.store.held_jobs()
+        return [
+            WorkerInfo(
+                id=w["id"],
+                host=w["host"],
+                pid=w["pid"],
+                slots=w["slots"],
+                started_at=w["started_at"],
+                heartbeat_at=w["heartbeat_at"],
+                stopping=w["stopping"],
+                jobs=held.get(w["id"], []),
+            )
+            for w in self.store.live_workers()
+        ]
+
+    def metrics(self, actor: Actor, *, window: timedelta = METRICS_WINDOW) -> Metrics:
+        """Counts for monitoring: jobs by status, queue, workers, recent run times."""
+        if not actor.is_admin:
+            raise PermissionDenied("only admins read the metrics")
+        live = self.store.live_workers()
+        return Metrics(
+            by_status=self.store.count_by_status(),
+            workers=len(live),
+            slots=sum(w["slots"] for w in live),
+            durations=self.store.durations(since=utcnow() - window, bounds=DURATION_BOUNDS),
+            window=window,
+        )
+
+    def check_database(self) -> None:
+        """Raise if the database cannot be reached (for health checks)."""
+        self.store.ping()
+
+    def job_types(self) -> builtins.list[JobType]:
+        """The job types this process knows (loaded with ``--app``)."""
+        return self.types.all()
+
+    def visible_users(self, actor: Actor) -> builtins.list[User]:
+        """Users an actor may filter by: all for an admin, only themselves otherwise."""
+        if actor.is_admin:
+            return self.users.all()
+        user = self.users.get(actor.name)
+        return [user or User(actor.name, actor.name, actor.role)]
 
     def purge(self, *, older_than_days: float, batch_size: int = 500) -> int:
         """Delete finished jobs older than the given age; returns how many."""

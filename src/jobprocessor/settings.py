@@ -71,6 +71,24 @@ class Settings(BaseSettings):
     claim_batch_size: int = Field(
         default=32, gt=0, description="Most jobs a worker claims in one round trip."
     )
+    session_hours: float = Field(
+        default=12.0, gt=0, description="Hours a console sign-in stays valid."
+    )
+    login_max_failures: int = Field(
+        default=5,
+        gt=0,
+        description="Failed sign-ins for one user name within login_window_minutes after which "
+        "further attempts are refused until the window has passed (an address gets 4 times as "
+        "many, over all names).",
+    )
+    login_window_minutes: float = Field(
+        default=15.0, gt=0, description="The window over which failed sign-ins are counted."
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        gt=0,
+        description="Largest request body the web server accepts (larger ones get 413).",
+    )
 
 
 def settings_markdown() -> str:

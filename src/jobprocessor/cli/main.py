@@ -9,12 +9,8 @@ from __future__ import annotations
 import functools
 import getpass
 import json
-import logging
-import signal
 import sys
-import threading
 from collections.abc import Callable
-from types import FrameType
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
@@ -147,43 +143,12 @@ def worker(
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Job slots.")] = 2,
 ) -> None:
     """Run jobs until SIGTERM/SIGINT (a second signal stops at once)."""
+    from jobprocessor.cli.running import configure_logging, run_worker
     from jobprocessor.worker import Worker
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    log = logging.getLogger("jobprocessor")
+    configure_logging()
     modules = _load(apps)
-    the_worker = Worker(State.settings(), concurrency=concurrency, apps=modules)
-
-    def on_signal(signum: int, _: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if the_worker.stopping:
-            log.warning("%s received again: canceling running jobs now", name)
-        else:
-            log.info("%s received: draining (send it again to stop at once)", name)
-        the_worker.stop()
-
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            the_worker.run()
-        except BaseException as error:
-            failures.append(error)
-
-    # Signal handlers run in the main thread between its bytecodes. The worker runs
-    # elsewhere, so that a handler never interrupts it while it holds a lock the
-    # handler needs (Event.set inside Event.clear deadlocks): this thread only waits.
-    runner = threading.Thread(target=run, name="worker")
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    runner.start()
-    while runner.is_alive():
-        runner.join(0.5)
-    if failures:
-        raise failures[0]
+    run_worker(Worker(State.settings(), concurrency=concurrency, apps=modules))
 
 
 @app.command("settings")
@@ -430,6 +395,9 @@ def users_list() -> None:
 def tokens_create(name: str) -> None:
     """Create an API token for a user; it is printed once and stored only as a hash."""
     typer.echo(_service().create_token(name))
+
+
+from jobprocessor.cli import serve as _serve  # noqa: E402, F401 - registers `serve`
 
 
 def main() -> None:

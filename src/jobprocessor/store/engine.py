@@ -9,7 +9,9 @@ plain ``BEGIN`` and do not lock.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -90,6 +92,15 @@ def _sqlite_engine(url: URL, pool_size: int) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+@contextlib.contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction: on SQLite a plain BEGIN, which takes no write lock."""
+    with engine.connect() as connection:
+        connection.execution_options(**{READ_ONLY: True})
+        with connection.begin():
+            yield connection
 
 
 def libpq_dsn(engine: Engine) -> str:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Update,
     and_,
     bindparam,
+    case,
     delete,
     exists,
     func,
@@ -50,7 +51,7 @@ from jobprocessor.model import (
     TimelineEvent,
     utcnow,
 )
-from jobprocessor.store.engine import READ_ONLY
+from jobprocessor.store.engine import reading
 from jobprocessor.store.tables import (
     UTCDateTime,
     job_artifacts,
@@ -134,12 +135,8 @@ class JobStore:
         with self.engine.begin() as connection:
             yield connection
 
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[Connection]:
-        with self.engine.connect() as connection:
-            connection.execution_options(**{READ_ONLY: True})
-            with connection.begin():
-                yield connection
+    def reading(self) -> contextlib.AbstractContextManager[Connection]:
+        return reading(self.engine)
 
     def _notify(self, connection: Connection, channel: str, payload: str = "") -> None:
         if self.is_postgres:
@@ -202,6 +199,11 @@ class JobStore:
 
     # -- reading ------------------------------------------------------------
 
+    def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        with self.reading() as connection:
+            connection.execute(select(literal_column("1")))
+
     def get(self, job_id: int) -> Job | None:
         with self.reading() as connection:
             row = connection.execute(select(jobs).where(jobs.c.id == job_id)).first()
@@ -235,15 +237,36 @@ class JobStore:
             )
             return [row.id for row in rows]
 
-    def entries(self, job_id: int, *, limit: int | None = None) -> builtins.list[ReportEntry]:
+    def entries(
+        self,
+        job_id: int,
+        *,
+        levels: Sequence[str] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> builtins.list[ReportEntry]:
+        """Log entries in the order they were written, optionally of some levels only."""
         statement = (
             select(job_entries.c.at, job_entries.c.level, job_entries.c.message)
             .where(job_entries.c.job_id == job_id)
             .order_by(job_entries.c.id)
+            .offset(offset)
             .limit(limit)
         )
+        if levels is not None:
+            statement = statement.where(job_entries.c.level.in_(levels))
         with self.reading() as connection:
             return [ReportEntry(r.at, r.level, r.message) for r in connection.execute(statement)]
+
+    def entry_counts(self, job_id: int) -> dict[str, int]:
+        """How many log entries a job has of each level."""
+        statement = (
+            select(job_entries.c.level, func.count())
+            .where(job_entries.c.job_id == job_id)
+            .group_by(job_entries.c.level)
+        )
+        with self.reading() as connection:
+            return {level: count for level, count in connection.execute(statement)}
 
     def artifacts(self, job_id: int) -> builtins.list[ArtifactInfo]:
         statement = (
@@ -366,6 +389,19 @@ class JobStore:
                 dict(r._mapping)
                 for r in connection.execute(select(workers).order_by(workers.c.started_at))
             ]
+
+    def held_jobs(self) -> dict[str, builtins.list[Job]]:
+        """Running and canceling jobs, by the worker that holds them."""
+        statement = (
+            select(jobs)
+            .where(jobs.c.status.in_(_HELD), jobs.c.worker_id.is_not(None))
+            .order_by(jobs.c.id)
+        )
+        held: dict[str, builtins.list[Job]] = {}
+        with self.reading() as connection:
+            for row in connection.execute(statement):
+                held.setdefault(row.worker_id, []).append(row_to_job(row))
+        return held
 
     def claim(self, worker_id: str, types: Sequence[str], limit: int) -> builtins.list[Job]:
         """Take up to ``limit`` queued jobs of the given types for this worker.
@@ -629,6 +665,32 @@ class JobStore:
             if any(r.status is Status.QUEUED for r in rescued):
                 self._notify(connection, QUEUED_CHANNEL)
         return rescued
+
+    def durations(
+        self, *, since: datetime, bounds: Sequence[float]
+    ) -> dict[Status, tuple[builtins.list[int], int, float]]:
+        """Run times of jobs finished since a moment, by final status, counted into buckets.
+
+        Returns, per status, the cumulative count at or below each bound, the total
+        count and the sum of seconds; computed in SQL, whatever the number of jobs.
+        """
+        if self.is_postgres:
+            seconds: Any = func.extract("epoch", jobs.c.finished_at - jobs.c.started_at)
+        else:
+            seconds = (func.julianday(jobs.c.finished_at) - func.julianday(jobs.c.started_at)) * (
+                86400.0
+            )
+        buckets = [func.sum(case((seconds <= bound, 1), else_=0)) for bound in bounds]
+        statement = (
+            select(jobs.c.status, func.count(), func.sum(seconds), *buckets)
+            .where(jobs.c.finished_at > since, jobs.c.started_at.is_not(None))
+            .group_by(jobs.c.status)
+        )
+        with self.reading() as connection:
+            return {
+                Status(row[0]): ([int(n or 0) for n in row[3:]], int(row[1]), float(row[2] or 0))
+                for row in connection.execute(statement)
+            }
 
     def count_by_status(self) -> dict[Status, int]:
         statement = select(jobs.c.status, func.count()).group_by(jobs.c.status)

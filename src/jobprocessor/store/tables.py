@@ -200,3 +200,30 @@ api_tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_used_at", UTCDateTime),
 )
+
+sessions = Table(
+    "jobprocessor_sessions",
+    metadata,
+    # The SHA-256 of the cookie's random token: a leaked table opens no session.
+    Column("token_hash", String(64), primary_key=True),
+    Column(
+        "user_name",
+        String(150),
+        ForeignKey(users.c.name, ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_jobprocessor_sessions_expires_at", "expires_at"),
+)
+
+login_failures = Table(
+    "jobprocessor_login_failures",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    # Who tried from where ("name|address"): limits guessing one account or from one place.
+    Column("key", String(300), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_jobprocessor_login_failures_key_at", "key", "at"),
+)

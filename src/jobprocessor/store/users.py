@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from jobprocessor.model import Role, User, utcnow
+from jobprocessor.store.engine import reading
 from jobprocessor.store.tables import api_tokens, users
+
+#: How precisely a token's last use is recorded.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 
 class UserStore:
@@ -33,18 +39,18 @@ class UserStore:
         return True
 
     def get(self, name: str) -> User | None:
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             row = connection.execute(select(users).where(users.c.name == name)).first()
         return User(row.name, row.display_name, Role(row.role)) if row else None
 
     def password_hash(self, name: str) -> str | None:
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             return connection.execute(
                 select(users.c.password_hash).where(users.c.name == name)
             ).scalar()
 
     def all(self) -> list[User]:
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             rows = connection.execute(select(users).order_by(users.c.name))
             return [User(r.name, r.display_name, Role(r.role)) for r in rows]
 
@@ -57,18 +63,25 @@ class UserStore:
             )
 
     def user_for_token(self, token_hash: str) -> User | None:
+        """The token's user; notes when the token was used (at most once a minute).
+
+        Reading first and writing rarely keeps API reads out of SQLite's write lock.
+        """
         statement = (
-            select(users)
+            select(users, api_tokens.c.last_used_at)
             .join(api_tokens, api_tokens.c.user_name == users.c.name)
             .where(api_tokens.c.token_hash == token_hash)
         )
-        with self.engine.begin() as connection:
+        with reading(self.engine) as connection:
             row = connection.execute(statement).first()
-            if row is None:
-                return None
-            connection.execute(
-                update(api_tokens)
-                .where(api_tokens.c.token_hash == token_hash)
-                .values(last_used_at=utcnow())
-            )
+        if row is None:
+            return None
+        now = utcnow()
+        if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    update(api_tokens)
+                    .where(api_tokens.c.token_hash == token_hash)
+                    .values(last_used_at=now)
+                )
         return User(row.name, row.display_name, Role(row.role))

@@ -1,0 +1,66 @@
+"""``jobprocessor serve``: the console and the REST API, with an embedded worker."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from jobprocessor.cli.main import AppOption, State, _load, app, reports_errors
+from jobprocessor.cli.running import configure_logging, run_worker
+
+
+@app.command()
+@reports_errors
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (0.0.0.0 for every interface).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    apps: AppOption = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Job slots of the worker run with the server.")
+    ] = 2,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Serve only; workers run elsewhere.")
+    ] = False,
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="Create demo users and jobs (and the apps' demo content)."),
+    ] = False,
+) -> None:
+    """Serve the JobProcessor console and API until SIGTERM/SIGINT.
+
+    With a worker (the default) running jobs is drained on stop, as `worker` does.
+    """
+    import uvicorn
+
+    from jobprocessor import demo as demo_content
+    from jobprocessor.service import open_service
+    from jobprocessor.web import create_app
+    from jobprocessor.worker import Worker
+
+    configure_logging()
+    settings = State.settings()
+    modules = _load(([demo_content.DIAGNOSTICS] if demo else []) + list(apps or []))
+    service = open_service(settings)
+    if demo:
+        lines = demo_content.install(service, modules)
+        typer.echo("Demo users (user / password):\n" + "\n".join(lines))
+    service.store.engine.dispose()
+    shown_host = f"[{host}]" if ":" in host else host
+    typer.echo(f"JobProcessor console: http://{shown_host}:{port}/")
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            server_header=False,
+            timeout_graceful_shutdown=5,
+        )
+    )
+    if no_worker:
+        server.run()
+        return
+    run_worker(Worker(settings, concurrency=workers, apps=modules), foreground=server.run)

@@ -1,0 +1,163 @@
+"""The API's request bodies and, for the OpenAPI document, its answers (CONTRACT §3, §5).
+
+Answers are built by the model's ``to_dict`` methods and sent as they are; these
+classes describe them so that clients (and schemathesis) know their shape.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from jobprocessor.model import Role, Status, StatusGroup
+from jobprocessor.service import MAX_PAGE
+
+#: Largest id a database column holds; larger ones cannot name a job.
+MAX_ID = 2**63 - 1
+JobId = Annotated[int, Field(ge=1, le=MAX_ID)]
+#: Text that a database can store and a person can read: no control characters.
+PlainText = r"^[^\x00-\x1f\x7f]*$"
+
+
+class ProgressOut(BaseModel):
+    done: float | None
+    total: float | None
+    fraction: float | None
+    message: str | None
+
+
+class ErrorDetail(BaseModel):
+    type: str
+    message: str
+    traceback: str | None
+
+
+class JobOut(BaseModel):
+    """A job (CONTRACT §3)."""
+
+    id: int
+    type: str
+    category: str
+    title: str
+    status: Status
+    status_group: StatusGroup
+    params: dict[str, Any]
+    submitted_by: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    progress: ProgressOut
+    restarted_from: int | None
+    cancel_requested_by: str | None
+    cancel_requested_at: str | None
+    error: ErrorDetail | None
+    result: Any
+
+
+class JobPage(BaseModel):
+    items: list[JobOut]
+    next_cursor: str | None
+
+
+class SubmitIn(BaseModel):
+    """A job to queue: its type, settings and, if wanted, its own title."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(min_length=1, max_length=200, pattern=PlainText)
+    params: dict[str, Any] = Field(default_factory=dict)
+    title: str | None = Field(default=None, min_length=1, max_length=500, pattern=PlainText)
+
+
+class BulkIn(BaseModel):
+    """The jobs an action applies to (each id once; at most one page's worth)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[JobId] = Field(min_length=1, max_length=MAX_PAGE)
+
+
+class BulkItem(BaseModel):
+    id: int
+    ok: bool
+    error: str | None
+    job: JobOut | None
+
+
+class BulkOut(BaseModel):
+    results: list[BulkItem]
+
+
+class EntryOut(BaseModel):
+    at: str
+    level: str
+    message: str
+
+
+class ArtifactOut(BaseModel):
+    name: str
+    media_type: str
+    size: int
+    url: str | None
+
+
+class EventOut(BaseModel):
+    at: str
+    event: str
+    by: str | None
+    detail: str | None
+
+
+class ReportOut(BaseModel):
+    job: JobOut
+    result: Any
+    entries: list[EntryOut]
+    artifacts: list[ArtifactOut]
+    events: list[EventOut]
+
+
+class JobTypeOut(BaseModel):
+    name: str
+    category: str
+    title: str
+    description: str
+    cancel_grace: float
+    lock: str | None
+    retries: int
+    params_schema: dict[str, Any]
+
+
+class UserOut(BaseModel):
+    name: str
+    display_name: str
+    role: Role
+
+
+class WorkerJobOut(BaseModel):
+    id: int
+    title: str
+    status: Status
+
+
+class WorkerOut(BaseModel):
+    id: str
+    host: str
+    pid: int
+    slots: int
+    started_at: str
+    heartbeat_at: str
+    stopping: bool
+    jobs: list[WorkerJobOut]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    fields: dict[str, str] | None = None
+
+
+class ErrorOut(BaseModel):
+    """Every refusal: a code for programs and a message for people."""
+
+    error: ErrorBody
