@@ -7,7 +7,9 @@ const csrf = document.body.dataset.csrf || "";
 
 /** Show times in the reader's own time zone (the server writes UTC). */
 function localizeTimes(root) {
-  const full = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
+  const full = new Intl.DateTimeFormat(undefined, {
+    day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit",
+  });
   const clock = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
   for (const el of root.querySelectorAll("time[datetime]")) {
     const when = new Date(el.getAttribute("datetime"));
