@@ -31,6 +31,9 @@ from jobprocessor.settings import Settings
 from jobprocessor.store import create_db_engine, upgrade
 from jobprocessor.worker import Worker
 
+#: Fixtures of the web tests live beside this file.
+pytest_plugins = ["web_support"]
+
 TESTS = Path(__file__).parent
 PG_ADMIN_URL = os.environ.get(
     "JOBPROCESSOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
