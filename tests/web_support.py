@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from httpx2 import Response
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx2 import Response
 
 from jobprocessor.model import Role
 from jobprocessor.service import JobService
