@@ -338,14 +338,14 @@ def test_report_with_files_and_timeline(
 
 @pytest.mark.parametrize(
     "name",
-    ["../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "%2e%2e/%2e%2e/etc/passwd", "nope", ".env"],
+    ["../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "%2e%2e/%2e%2e/etc/passwd", "nope", "a%00b"],
 )
 def test_artifact_names_cannot_reach_other_files(
     client: TestClient, people: People, service: JobService, name: str
 ) -> None:
     job = service.submit(ALICE, "diag.count", {"n": 1})
     response = client.get(f"/api/v1/jobs/{job.id}/artifacts/{name}", headers=people.auth("admin"))
-    assert response.status_code == 404
+    assert response.status_code == (422 if "%00" in name else 404)
     assert "root:" not in response.text
 
 

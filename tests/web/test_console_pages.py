@@ -58,6 +58,15 @@ def test_wrong_password_is_refused_with_a_message(client: TestClient, people: Pe
     assert client.get("/").status_code == 303
 
 
+def test_unreadable_names_are_refused_not_crashed_on(client: TestClient, people: People) -> None:
+    assert sign_in_response(client, "alice", "x").status_code == 401
+    token = client.cookies.get("jobprocessor_login_csrf")
+    response = client.post(
+        "/login", data={"name": "ali\x00ce", "password": "x", "csrf_token": token}
+    )
+    assert response.status_code == 422
+
+
 def test_sign_in_form_needs_its_csrf_cookie(client: TestClient, people: People) -> None:
     response = client.post(
         "/login", data={"name": "alice", "password": "alice-secret", "csrf_token": "forged"}

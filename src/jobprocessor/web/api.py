@@ -118,7 +118,7 @@ def get_report(job_id: JobIdPath, context: Web, caller: Who) -> Response:
 )
 def get_artifact(
     job_id: JobIdPath,
-    name: Annotated[str, Path(max_length=255)],
+    name: Annotated[str, Path(max_length=255, pattern=PlainText)],
     context: Web,
     caller: Who,
     download: bool = False,

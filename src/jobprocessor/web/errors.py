@@ -14,6 +14,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from jobprocessor.errors import InvalidInput, JobProcessorError, TooManyAttempts
@@ -89,6 +90,14 @@ def install(app: FastAPI) -> None:
         code = HTTP_CODES.get(error.status_code, "error")
         return error_response(
             request, error.status_code, code, str(error.detail), headers=error.headers
+        )
+
+    @app.exception_handler(DataError)
+    async def unstorable_value(request: Request, error: DataError) -> Response:
+        # The database refused a value (SQLSTATE class 22: a NUL byte, a number out of
+        # range...): the input was bad, whichever check should have caught it first.
+        return error_response(
+            request, 422, "invalid_input", "a value in the request cannot be stored or searched"
         )
 
     @app.exception_handler(SignInRequired)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from jobprocessor.errors import TooManyAttempts, Unauthenticated
 from jobprocessor.web.context import WebContext, web
 from jobprocessor.web.rendering import render
+from jobprocessor.web.schemas import PlainText
 from jobprocessor.web.security import (
     CSRF_FIELD,
     SESSION_COOKIE,
@@ -71,7 +72,9 @@ def _form(
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, context: Web, next: str = "/") -> Response:
+def login_form(
+    request: Request, context: Web, next: Annotated[str, Query(max_length=2000)] = "/"
+) -> Response:
     """The sign-in form (or, for someone signed in already, where they were going)."""
     if identify(request, context) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
@@ -82,7 +85,7 @@ def login_form(request: Request, context: Web, next: str = "/") -> Response:
 def login(
     request: Request,
     context: Web,
-    name: Annotated[str, Form(max_length=150)] = "",
+    name: Annotated[str, Form(max_length=150, pattern=PlainText)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=200)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",

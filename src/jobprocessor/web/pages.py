@@ -14,7 +14,7 @@ import typing
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from jobprocessor.model import Actor
@@ -24,7 +24,7 @@ from jobprocessor.web.context import WebContext, web
 from jobprocessor.web.listing import ListView, list_view
 from jobprocessor.web.outcomes import summarize
 from jobprocessor.web.rendering import render
-from jobprocessor.web.schemas import MAX_ID
+from jobprocessor.web.schemas import MAX_ID, PlainText
 from jobprocessor.web.security import CSRF_FIELD, Caller, check_csrf, page_caller
 
 ENTRIES_PER_PAGE = 500
@@ -145,7 +145,11 @@ def _html_view(artifacts: list[Any]) -> str | None:
 
 @router.get("/jobs/{job_id}/files/{name:path}", response_model=None)
 def report_file(
-    context: Web, caller: Who, job_id: int, name: str, download: bool = False
+    context: Web,
+    caller: Who,
+    job_id: int,
+    name: Annotated[str, Path(max_length=255, pattern=PlainText)],
+    download: bool = False,
 ) -> Response:
     """A file of the report, for the page's links and frames (a session, not a token)."""
     if not 1 <= job_id <= MAX_ID:
