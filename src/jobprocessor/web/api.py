@@ -39,7 +39,7 @@ ARTIFACT_POLICY = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe
 _MEDIA_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+(; *[\w.+-]+=[\w.+-]+)*$")
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorOut} for status in (401, 403, 404, 409, 413, 422)
+    status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 413, 422)
 }
 
 router = APIRouter(responses=ERRORS)
