@@ -234,6 +234,25 @@ def load_snapshot(
     )
 
 
+def select_employees(
+    session: Session,
+    planning_unit_id: int,
+    start: date,
+    end: date,
+    employee_ids: Sequence[int] | None,
+) -> list[int]:
+    """The given employees (each must exist), or all of the planning unit in the range."""
+    check_planning_unit(session, planning_unit_id)
+    if employee_ids is None:
+        return sorted(_members(session, planning_unit_id, start, end))
+    wanted = list(dict.fromkeys(employee_ids))
+    found = set(session.scalars(select(Employee.id).where(Employee.id.in_(wanted))))
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise WfmError(f"employees: {_ids(missing)} do not exist")
+    return wanted
+
+
 def load_entries(
     session: Session, level: int, start: date, end: date, employee_ids: Iterable[int] | None
 ) -> list[Placed]:

@@ -134,8 +134,13 @@ def solve(
     control: SolveControl,
     on_solution: Callable[[SolveUpdate], None],
     seed: int = 0,
+    hint: set[tuple[int, date, int, int]] | None = None,
 ) -> SolveResult:
-    """Build the model, solve it within ``time_limit`` seconds, and return the choice."""
+    """Build the model, solve it within ``time_limit`` seconds, and return the choice.
+
+    ``hint`` holds (employee, day, day model, start) of shifts to start the search
+    from, e.g. the current schedule: the solver then improves on it from the start.
+    """
     model = cp_model.CpModel()
     chosen_vars: list[tuple[Option, cp_model.IntVar]] = []
     cost: list[cp_model.LinearExpr] = []
@@ -154,6 +159,10 @@ def solve(
                 (o, model.new_bool_var(f"x{employee.id}_{day}_{i}")) for i, o in enumerate(options)
             ]
             chosen_vars.extend(pairs)
+            if hint is not None:
+                for option, var in pairs:
+                    key = (option.employee_id, option.day, option.template_id, option.start)
+                    model.add_hint(var, key in hint)
             work = model.new_bool_var(f"w{employee.id}_{day}")
             variables = [v for _, v in pairs]
             model.add(Expr.sum(variables) == work)
