@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ValidationInfo
+from pydantic import AfterValidator, Field, ValidationInfo
 
 from jobprocessor import JobContext, job
 from wfm.db import write_session
@@ -40,7 +40,9 @@ def copy_level_job(
     target: Level,
     start: date,
     end: End,
-    new_start: Annotated[date | None, AfterValidator(_new_start)] = None,
+    new_start: Annotated[
+        date | None, AfterValidator(_new_start), Field(validate_default=True)
+    ] = None,
     empty_source: bool = False,
     planning_unit: PositiveId = 1,
     employees: EmployeeIds = None,
