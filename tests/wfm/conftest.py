@@ -16,11 +16,11 @@ from typing import Any
 
 import psycopg
 import pytest
+import wfm_data
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 import wfm.jobs  # noqa: F401 - registers the wfm job types
-import wfm_data
 from jobprocessor.context import JobContext, Message
 from jobprocessor.registry import registry
 from jobprocessor.store import create_db_engine, upgrade

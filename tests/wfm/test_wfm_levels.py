@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from wfm_data import shift
+from wfm_data import level_content, shift
 
 from jobprocessor import InvalidInput
 from jobprocessor.registry import registry
 from wfm.errors import WfmError
-from wfm_data import level_content
 
 WEEKS = {"start": "2026-01-05", "end": "2026-01-18"}
 VACATION = ("B", "01-08 00:00", "01-09 00:00", "VAC")
