@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -184,3 +187,15 @@ def shift(number: str, day: str, start: str) -> list[tuple[str, str, str, str]]:
         (number, t(270), t(300), "LUNCH"),
         (number, t(300), t(510), "PHONE"),
     ]
+
+
+def wait_until(predicate: Callable[[], Any], *, timeout: float = 30.0, what: str = "") -> Any:
+    """Poll a database state (it has no event to await) until it holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        time.sleep(0.02)

@@ -10,6 +10,7 @@ from wfm.jobs import (
     copy_level,
     empty_levels,
     insert_sequences,
+    mass_update,
     optimize,
     replace_activities,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "copy_level",
     "empty_levels",
     "insert_sequences",
+    "mass_update",
     "optimize",
     "replace_activities",
 ]
