@@ -13,6 +13,7 @@ from wfm.jobs import (
     mass_update,
     optimize,
     replace_activities,
+    reports,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "mass_update",
     "optimize",
     "replace_activities",
+    "reports",
 ]
