@@ -13,17 +13,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 import time
 from datetime import date
 from pathlib import Path
 
-from wfm.coverage import scheduled_counts, summarize
-from wfm.db import open_engine, read_session
-from wfm.demo import seed
-from wfm.scheduling.optimize import create_optimized_schedule
-from wfm.scheduling.solver import SolveControl
-from wfm.snapshot import load_snapshot
+# Run as a script, this file's folder comes first on sys.path and its name would hide
+# the wfm package: drop the folder.
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+sys.modules.pop("wfm", None)
+
+from wfm.coverage import scheduled_counts, summarize  # noqa: E402
+from wfm.db import open_engine, read_session  # noqa: E402
+from wfm.demo import seed  # noqa: E402
+from wfm.scheduling.optimize import create_optimized_schedule  # noqa: E402
+from wfm.scheduling.solver import SolveControl  # noqa: E402
+from wfm.snapshot import load_snapshot  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 START = date(2026, 1, 5)
