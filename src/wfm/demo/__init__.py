@@ -1,0 +1,6 @@
+"""The demo: Customer Service's data (``seed``) and the one-call set-up (``install``)."""
+
+from wfm.demo.generate import DemoData, seed
+from wfm.demo.install import Installed, install
+
+__all__ = ["DemoData", "Installed", "install", "seed"]

@@ -1,0 +1,45 @@
+"""wfm's domain model (SQLAlchemy ORM), one concept per module."""
+
+from wfm.model.activities import Activity, ActivityType
+from wfm.model.base import Base
+from wfm.model.organisation import (
+    Contract,
+    Employee,
+    EmployeeContract,
+    EmployeePlanningUnit,
+    EmployeeShiftSequence,
+    EmployeeSkill,
+    PlanningUnit,
+    Skill,
+)
+from wfm.model.planning import BreakRule, DayModel, ShiftSequence, ShiftSequenceCell
+from wfm.model.schedule import (
+    LEVEL_NAMES,
+    Level,
+    LevelNumber,
+    ScheduleEntry,
+    StaffRequirement,
+)
+
+__all__ = [
+    "LEVEL_NAMES",
+    "Activity",
+    "ActivityType",
+    "Base",
+    "BreakRule",
+    "Contract",
+    "DayModel",
+    "Employee",
+    "EmployeeContract",
+    "EmployeePlanningUnit",
+    "EmployeeShiftSequence",
+    "EmployeeSkill",
+    "Level",
+    "LevelNumber",
+    "PlanningUnit",
+    "ScheduleEntry",
+    "ShiftSequence",
+    "ShiftSequenceCell",
+    "Skill",
+    "StaffRequirement",
+]

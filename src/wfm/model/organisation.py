@@ -1,0 +1,160 @@
+"""Planning units, skills, contracts, employees and their dated assignments.
+
+An employee's contract, skills, planning unit and shift sequence each hold for a
+validity period (``valid_from`` to ``valid_to``, both inclusive; an open end is
+None), so that a mass update can change them from a date on without rewriting
+history.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from wfm.model.base import Base
+
+if TYPE_CHECKING:
+    from wfm.model.planning import ShiftSequence
+
+
+class PlanningUnit(Base):
+    """A team planned together (e.g. "Customer Service"): requirements belong to it."""
+
+    __tablename__ = "wfm_planning_units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Skill(Base):
+    """Something an employee can do at a level in percent (e.g. Phone at 80 %)."""
+
+    __tablename__ = "wfm_skills"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Contract(Base):
+    """Working-time rules: weekly hours and the rest an employee is owed."""
+
+    __tablename__ = "wfm_contracts"
+    __table_args__ = (
+        CheckConstraint(
+            "hours_min <= hours_target AND hours_target <= hours_max", name="hours_ordered"
+        ),
+        CheckConstraint("min_days_off_per_week BETWEEN 0 AND 7", name="days_off_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    hours_min: Mapped[float] = mapped_column(Float)
+    hours_target: Mapped[float] = mapped_column(Float)
+    hours_max: Mapped[float] = mapped_column(Float)
+    max_consecutive_work_days: Mapped[int] = mapped_column(Integer)
+    min_rest_hours: Mapped[float] = mapped_column(Float)
+    min_days_off_per_week: Mapped[int] = mapped_column(Integer)
+
+
+class Employee(Base):
+    """A person who can be scheduled."""
+
+    __tablename__ = "wfm_employees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+
+    contracts: Mapped[list[EmployeeContract]] = relationship(
+        back_populates="employee", cascade="all, delete-orphan"
+    )
+    skills: Mapped[list[EmployeeSkill]] = relationship(
+        back_populates="employee", cascade="all, delete-orphan"
+    )
+    planning_units: Mapped[list[EmployeePlanningUnit]] = relationship(
+        back_populates="employee", cascade="all, delete-orphan"
+    )
+    shift_sequences: Mapped[list[EmployeeShiftSequence]] = relationship(
+        back_populates="employee", cascade="all, delete-orphan"
+    )
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def __repr__(self) -> str:
+        return f"Employee({self.number!r}, {self.name!r})"
+
+
+class Validity:
+    """Columns of a dated assignment: which employee, from when, until when."""
+
+    employee_id: Mapped[int] = mapped_column(
+        ForeignKey("wfm_employees.id", ondelete="CASCADE"), index=True
+    )
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[CheckConstraint, ...]:
+        return (
+            CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="period_ordered"),
+        )
+
+    def valid_on(self, day: date) -> bool:
+        """True if the assignment holds on ``day``."""
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+class EmployeeContract(Validity, Base):
+    """The employee works under this contract during the period (one at a time)."""
+
+    __tablename__ = "wfm_employee_contracts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("wfm_contracts.id"))
+
+    employee: Mapped[Employee] = relationship(back_populates="contracts")
+    contract: Mapped[Contract] = relationship()
+
+
+class EmployeeSkill(Validity, Base):
+    """The employee has this skill at ``level`` percent during the period."""
+
+    __tablename__ = "wfm_employee_skills"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    skill_id: Mapped[int] = mapped_column(ForeignKey("wfm_skills.id"))
+    level: Mapped[int] = mapped_column(Integer, default=100)
+
+    employee: Mapped[Employee] = relationship(back_populates="skills")
+    skill: Mapped[Skill] = relationship()
+
+
+class EmployeePlanningUnit(Validity, Base):
+    """The employee belongs to this planning unit during the period (one at a time)."""
+
+    __tablename__ = "wfm_employee_planning_units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    planning_unit_id: Mapped[int] = mapped_column(ForeignKey("wfm_planning_units.id"))
+
+    employee: Mapped[Employee] = relationship(back_populates="planning_units")
+    planning_unit: Mapped[PlanningUnit] = relationship()
+
+
+class EmployeeShiftSequence(Validity, Base):
+    """The employee follows row ``row`` of this shift sequence during the period."""
+
+    __tablename__ = "wfm_employee_shift_sequences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shift_sequence_id: Mapped[int] = mapped_column(ForeignKey("wfm_shift_sequences.id"))
+    row: Mapped[int] = mapped_column(Integer, default=0)
+
+    employee: Mapped[Employee] = relationship(back_populates="shift_sequences")
+    shift_sequence: Mapped[ShiftSequence] = relationship()

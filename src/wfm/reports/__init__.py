@@ -1,0 +1,1 @@
+"""Report rendering: one table written as HTML, CSV and XLSX, and the coverage chart."""

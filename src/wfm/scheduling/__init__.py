@@ -1,0 +1,1 @@
+"""Scheduling logic with no job or database concerns: sequences, solver, refinement."""

@@ -1,0 +1,112 @@
+"""Fixtures of the wfm tests: databases with wfm's schema, small hand-made data, and a
+way to run a job function in the test process exactly as a job process would.
+
+The engine's ``database_url`` fixture (SQLite and PostgreSQL) clones templates;
+here the templates also get wfm's schema, so each test starts from both schemas
+at no extra cost.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import wfm_data
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+import wfm.jobs  # noqa: F401 - registers the wfm job types
+from jobprocessor.context import JobContext, Message
+from jobprocessor.registry import registry
+from jobprocessor.store import create_db_engine, upgrade
+from wfm import db
+
+PG_ADMIN_URL = os.environ.get(
+    "JOBPROCESSOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+WFM_PG_TEMPLATE = f"wfm_test_template_{os.getpid()}"
+
+
+def _pg_admin() -> psycopg.Connection[Any]:
+    url = make_url(PG_ADMIN_URL).set(drivername="postgresql")
+    return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+
+
+def _migrate(url: str) -> None:
+    engine = create_db_engine(url)
+    upgrade(engine)
+    db.upgrade(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The engine's template, with wfm's schema too (overrides the root fixture)."""
+    path = tmp_path_factory.mktemp("wfm-template") / "template.sqlite3"
+    _migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """The engine's PostgreSQL template, with wfm's schema too."""
+    with _pg_admin() as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {WFM_PG_TEMPLATE} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {WFM_PG_TEMPLATE}")
+    _migrate(make_url(PG_ADMIN_URL).set(database=WFM_PG_TEMPLATE).render_as_string(False))
+    yield WFM_PG_TEMPLATE
+    with _pg_admin() as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {WFM_PG_TEMPLATE} WITH (FORCE)")
+
+
+@pytest.fixture
+def engine(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """An engine on the test database, which job functions (and job processes) also use."""
+    monkeypatch.setenv("JOBPROCESSOR_DATABASE_URL", database_url)
+    engine = create_db_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def tiny(engine: Engine) -> wfm_data.Tiny:
+    """Three employees, a few activities and one day model: exact results are known."""
+    return wfm_data.make_tiny(engine)
+
+
+class JobRun:
+    """The outcome of a job function run in the test process."""
+
+    def __init__(self, result: Any, messages: list[Message]) -> None:
+        self.result = result
+        self.messages = messages
+
+    def lines(self, level: str | None = None) -> list[str]:
+        return [m[3] for m in self.messages if m[0] == "log" and level in (None, m[2])]
+
+    def artifact(self, name: str) -> bytes:
+        for message in self.messages:
+            if message[0] == "artifact" and message[1] == name:
+                return bytes(message[3])
+        raise AssertionError(f"no artifact {name!r}")
+
+
+@pytest.fixture
+def run_job(engine: Engine) -> Callable[..., JobRun]:
+    """Validate params as submission does, then call the job function as a job process."""
+
+    def run(name: str, **params: Any) -> JobRun:
+        job_type = registry.get(name)
+        stored = job_type.validate(params)
+        messages: list[Message] = []
+        ctx = JobContext(uuid.uuid4().int % 10_000, stored, "tester", messages.append)
+        result = job_type.function(ctx, **job_type.load(stored))
+        ctx.flush()
+        return JobRun(result, messages)
+
+    return run
