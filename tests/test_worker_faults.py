@@ -24,10 +24,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from conftest import ADMIN, ALICE, FAST, wait_for_status, wait_until
+from conftest import ADMIN, ALICE, FAST, TESTS, wait_for_status, wait_until
 from jobprocessor.errors import Conflict
 from jobprocessor.model import Job, Status
 from jobprocessor.service import JobService
+from jobprocessor.settings import Settings
 from jobprocessor.store.jobs import JobQuery
 from jobprocessor.store.tables import job_events, jobs
 
@@ -564,3 +565,13 @@ def test_jobs_with_one_lock_value_never_overlap(service: JobService, start_worke
         for a_start, a_end in spans["a"]
         for b_start, b_end in spans["b"]
     ), f"no job of lock a ran alongside one of lock b: {spans}"
+
+
+def test_job_processes_see_their_workers_database(
+    service: JobService, start_worker, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JOBPROCESSOR_DATABASE_URL", raising=False)
+    monkeypatch.syspath_prepend(str(TESTS / "apps"))
+    start_worker(concurrency=1, apps=["settings_jobs"])
+    job = service.submit(ADMIN, "settings.database")
+    assert wait_for_status(service, job.id, Status.SUCCEEDED).result == settings.database_url

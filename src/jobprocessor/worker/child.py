@@ -36,8 +36,14 @@ class _Channel:
             self._connection.send(message)
 
 
-def main(connection: Connection, apps: list[str]) -> None:
-    """Entry point of a pool process (spawned by the worker)."""
+def main(connection: Connection, apps: list[str], environment: dict[str, str]) -> None:
+    """Entry point of a pool process (spawned by the worker).
+
+    ``environment`` carries the worker's own settings (its database, above all), so
+    that a job reading ``Settings()`` works where its worker works, whatever the
+    environment the worker was started with.
+    """
+    os.environ.update(environment)
     # Ctrl-C in a terminal reaches the whole process group; the worker decides.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s job-process %(message)s")

@@ -67,11 +67,13 @@ class Slot:
         apps: list[str],
         on_free: Callable[[Slot], None],
         retry: Retry,
+        environment: dict[str, str] | None = None,
     ) -> None:
         self.index = index
         self.worker_id = worker_id
         self.store = store
         self.apps = apps
+        self.environment = dict(environment or {})
         self._on_free = on_free
         self._retry = retry
         self._inbox: queue.Queue[Job | None] = queue.Queue()
@@ -242,7 +244,7 @@ class Slot:
         parent, child_end = self._context.Pipe(duplex=True)
         process = self._context.Process(
             target=child.main,
-            args=(child_end, self.apps),
+            args=(child_end, self.apps, self.environment),
             name=f"jobprocessor-job-{self.index}",
             daemon=True,
         )

@@ -91,6 +91,7 @@ class Worker:
                 apps=self.apps,
                 on_free=self._slot_freed,
                 retry=self._retry,
+                environment={"JOBPROCESSOR_DATABASE_URL": self.settings.database_url},
             )
             for i in range(self.concurrency)
         ]
