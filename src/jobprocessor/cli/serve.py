@@ -52,7 +52,7 @@ def serve(
     typer.echo(f"JobProcessor console: http://{shown_host}:{port}/")
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings),
+            create_app(settings, apps=modules),
             host=host,
             port=port,
             log_level="info",

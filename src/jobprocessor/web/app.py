@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,7 +19,7 @@ from jobprocessor.signin import SignIn
 from jobprocessor.store import JobStore, create_db_engine, upgrade
 from jobprocessor.store.sessions import SessionStore
 from jobprocessor.store.users import UserStore
-from jobprocessor.web import api, errors, live, login, metrics, pages, views
+from jobprocessor.web import api, errors, extensions, live, login, metrics, pages, views
 from jobprocessor.web.context import WebContext
 from jobprocessor.web.middleware import BodySizeLimit, SecurityHeaders
 from jobprocessor.web.security import Caller, api_caller
@@ -48,8 +49,14 @@ def templates() -> Environment:
     return environment
 
 
-def create_app(settings: Settings | None = None, *, pool_size: int = 10) -> FastAPI:
-    """The console and API on the configured database (its schema brought up to date)."""
+def create_app(
+    settings: Settings | None = None, *, apps: Sequence[str] = (), pool_size: int = 10
+) -> FastAPI:
+    """The console and API on the configured database (its schema brought up to date).
+
+    ``apps`` are application modules (already imported for their job types); those
+    with a ``jobprocessor_web`` hook add their own pages (see ``extensions``).
+    """
     settings = settings or Settings()
     engine = create_db_engine(settings.database_url, pool_size=pool_size)
     upgrade(engine)
@@ -69,6 +76,7 @@ def create_app(settings: Settings | None = None, *, pool_size: int = 10) -> Fast
         settings=settings,
         templates=templates(),
     )
+    app.state.nav_links = []
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
@@ -76,6 +84,7 @@ def create_app(settings: Settings | None = None, *, pool_size: int = 10) -> Fast
     for router in (pages.router, login.router, live.router, metrics.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    extensions.install_apps(app, apps)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
