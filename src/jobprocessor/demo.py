@@ -1,8 +1,8 @@
 """Demo content for ``jobprocessor serve --demo``: users to sign in with, and jobs.
 
 Applications add their own demo content without the core knowing them: a module
-loaded with ``--app`` that defines ``jobprocessor_demo(service)`` is called after
-the users exist (the WFM reference application seeds its data this way).
+loaded with ``--app`` that defines ``jobprocessor_demo(service, settings)`` is called
+after the users exist (the WFM reference application seeds its data this way).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from jobprocessor.errors import Conflict
 from jobprocessor.model import Actor, Role
 from jobprocessor.service import JobService, ListFilter
+from jobprocessor.settings import Settings
 
 DIAGNOSTICS = "jobprocessor.diagnostics"
 #: The hook an application module may define to add its own demo content.
@@ -29,7 +30,7 @@ DEMO_USERS = (
 log = logging.getLogger(__name__)
 
 
-def install(service: JobService, apps: Iterable[str]) -> list[str]:
+def install(service: JobService, settings: Settings, apps: Iterable[str]) -> list[str]:
     """Create the demo users, a few diagnostic jobs on an empty list, and the apps' demos.
 
     Safe to run again: existing users are kept, jobs are only added to an empty list.
@@ -46,7 +47,7 @@ def install(service: JobService, apps: Iterable[str]) -> list[str]:
         hook = getattr(importlib.import_module(module_name), DEMO_HOOK, None)
         if callable(hook):
             log.info("demo content of %s", module_name)
-            hook(service)
+            hook(service, settings)
     return [f"  {name} / {name} ({role.value})" for name, role, _ in DEMO_USERS]
 
 

@@ -45,7 +45,7 @@ def serve(
     modules = _load(([demo_content.DIAGNOSTICS] if demo else []) + list(apps or []))
     service = open_service(settings)
     if demo:
-        lines = demo_content.install(service, modules)
+        lines = demo_content.install(service, settings, modules)
         typer.echo("Demo users (user / password):\n" + "\n".join(lines))
     service.store.engine.dispose()
     shown_host = f"[{host}]" if ":" in host else host
