@@ -739,3 +739,36 @@ def test_actor_for_uses_the_users_role(service: JobService) -> None:
     assert service.actor_for("carol") == Actor("carol", Role.ADMIN)
     assert service.actor_for("dave") == Actor("dave", Role.USER)
     assert service.actor_for("stranger") == Actor("stranger", Role.USER)
+
+
+@pytest.mark.parametrize("group", list(StatusGroup))
+def test_status_groups_page_newest_first_across_their_statuses(
+    service: JobService, group: StatusGroup
+) -> None:
+    created = [submit(service, ALICE if i % 3 else BOB, n=i + 1).id for i in range(15)]
+    cycle = list(Status)
+    with service.store.writing() as connection:
+        for i, job_id in enumerate(created):
+            connection.execute(
+                update(jobs).where(jobs.c.id == job_id).values(status=cycle[i % len(cycle)].value)
+            )
+    expected = [
+        job_id
+        for i, job_id in sorted(enumerate(created), key=lambda pair: -pair[1])
+        if cycle[i % len(cycle)] in group.statuses
+    ]
+    assert paged_ids(service, ADMIN, 2, status_group=group) == expected
+    alices = [j for i, j in enumerate(created) if i % 3 and j in expected]
+    assert paged_ids(service, ALICE, 3, status_group=group) == sorted(alices, reverse=True)
+
+
+def paged_ids(service: JobService, actor: Actor, limit: int, **filters: Any) -> list[int]:
+    """Every id of a filtered list, read page by page with the cursors."""
+    ids: list[int] = []
+    cursor = None
+    while True:
+        page = service.list(actor, ListFilter(limit=limit, cursor=cursor, **filters))
+        ids += [job.id for job in page.items]
+        if page.next_cursor is None:
+            return ids
+        cursor = page.next_cursor

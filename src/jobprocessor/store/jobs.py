@@ -34,6 +34,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -210,23 +211,43 @@ class JobStore:
         return row_to_job(row) if row else None
 
     def list(self, query: JobQuery) -> builtins.list[Job]:
-        """Newest first; ``before_id`` continues after the previous page."""
-        statement = select(jobs).order_by(jobs.c.id.desc()).limit(query.limit)
-        if query.statuses is not None and len(query.statuses) < len(Status):
-            statement = statement.where(jobs.c.status.in_(sorted(s.value for s in query.statuses)))
+        """Newest first; ``before_id`` continues after the previous page.
+
+        A status group of several statuses is read as one newest-first slice per
+        status, merged: each slice walks its own (status, id) index, so the page
+        costs the same whether the group's jobs are common or rare among the newest
+        (one ``status IN (…)`` scan would visit every row of the other statuses).
+        """
+        conditions = []
         if query.submitted_by is not None:
-            statement = statement.where(jobs.c.submitted_by == query.submitted_by)
+            conditions.append(jobs.c.submitted_by == query.submitted_by)
         if query.type is not None:
-            statement = statement.where(jobs.c.type == query.type)
+            conditions.append(jobs.c.type == query.type)
         if query.category is not None:
-            statement = statement.where(jobs.c.category == query.category)
+            conditions.append(jobs.c.category == query.category)
         if query.text:
             pattern = "%" + query.text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
-            statement = statement.where(
-                func.lower(jobs.c.title).like(pattern.lower() + "%", escape="\\")
-            )
+            conditions.append(func.lower(jobs.c.title).like(pattern.lower() + "%", escape="\\"))
         if query.before_id is not None:
-            statement = statement.where(jobs.c.id < query.before_id)
+            conditions.append(jobs.c.id < query.before_id)
+        statuses = sorted(s.value for s in query.statuses or ())
+        if 1 < len(statuses) < len(Status):
+            slices = [
+                select(jobs)
+                .where(jobs.c.status == status, *conditions)
+                .order_by(jobs.c.id.desc())
+                .limit(query.limit)
+                .subquery()
+                for status in statuses
+            ]
+            merged = union_all(*(select(part) for part in slices)).subquery()
+            statement = select(merged).order_by(merged.c.id.desc()).limit(query.limit)
+        else:
+            if len(statuses) == 1:
+                conditions.append(jobs.c.status == statuses[0])
+            statement = (
+                select(jobs).where(*conditions).order_by(jobs.c.id.desc()).limit(query.limit)
+            )
         with self.reading() as connection:
             return [row_to_job(row) for row in connection.execute(statement)]
 
