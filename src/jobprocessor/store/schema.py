@@ -2,6 +2,8 @@
 
 Workers and web processes all upgrade at start; only one may migrate at a time,
 so PostgreSQL takes an advisory lock and SQLite a file lock beside the database.
+Applications that keep their own tables in the same database (the WFM reference
+application does) migrate them the same way with their own ``Migrations``.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -17,38 +20,66 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
+
+@dataclass(frozen=True)
+class Migrations:
+    """One set of Alembic migrations: its scripts, its version table, its lock.
+
+    ``lock_key`` names the PostgreSQL advisory lock that serialises this set's
+    upgrades; each set needs its own.
+    """
+
+    script_location: Path
+    version_table: str
+    lock_key: int
+
+    def config(self, connection: Connection | None = None) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(self.script_location))
+        config.attributes["connection"] = connection
+        return config
+
+    def head_revision(self) -> str | None:
+        return ScriptDirectory.from_config(self.config()).get_current_head()
+
+    def current_revision(self, engine: Engine) -> str | None:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"version_table": self.version_table}
+            )
+            return context.get_current_revision()
+
+    def upgrade(self, engine: Engine) -> None:
+        """Bring the schema to the newest revision (a no-op when it is already there)."""
+        if self.current_revision(engine) == self.head_revision():
+            return
+        with _migration_lock(engine), engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": self.lock_key})
+            command.upgrade(self.config(connection), "head")
+            connection.commit()
+
+
 VERSION_TABLE = "jobprocessor_alembic_version"
-MIGRATIONS = Path(__file__).parent / "migrations"
-#: Arbitrary constant naming the advisory lock that serialises migrations.
-_PG_MIGRATION_LOCK = 7_316_204_991
-
-
-def alembic_config(connection: Connection | None = None) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
-    return config
-
-
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
-
-
-def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-        return context.get_current_revision()
+#: The engine's own tables.
+ENGINE_MIGRATIONS = Migrations(
+    script_location=Path(__file__).parent / "migrations",
+    version_table=VERSION_TABLE,
+    lock_key=7_316_204_991,
+)
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision (a no-op when it is already there)."""
-    if current_revision(engine) == head_revision():
-        return
-    with _migration_lock(engine), engine.connect() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-        command.upgrade(alembic_config(connection), "head")
-        connection.commit()
+    """Bring the engine's tables to the newest revision."""
+    ENGINE_MIGRATIONS.upgrade(engine)
+
+
+def head_revision() -> str | None:
+    return ENGINE_MIGRATIONS.head_revision()
+
+
+def current_revision(engine: Engine) -> str | None:
+    return ENGINE_MIGRATIONS.current_revision(engine)
 
 
 @contextlib.contextmanager
