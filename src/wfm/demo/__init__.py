@@ -1,6 +1,6 @@
 """The demo: Customer Service's data (``seed``) and the one-call set-up (``install``)."""
 
 from wfm.demo.generate import DemoData, seed
-from wfm.demo.install import Installed, install
+from wfm.demo.install import Installed, install, install_demo
 
-__all__ = ["DemoData", "Installed", "install", "seed"]
+__all__ = ["DemoData", "Installed", "install", "install_demo", "seed"]
