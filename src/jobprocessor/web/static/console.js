@@ -233,6 +233,11 @@ if (liveReport && "EventSource" in window) {
         if (!first) window.location.reload(); // the first event describes the page as loaded
         first = false;
       });
+      // The job was deleted: show that, rather than reconnecting to hear it again.
+      events.addEventListener("gone", () => {
+        events.close();
+        window.location.reload();
+      });
     } else {
       sessionStorage.removeItem(key);
     }
