@@ -9,8 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from browser.conftest import ADMIN, ALICE, SETTLE, Browsing, finished, lines, running, sqlite_only
-from conftest import wait_until
+from conftest import wait_for_status, wait_until
 from jobprocessor.errors import NotFound
+from jobprocessor.model import Status
 
 
 def test_report_and_artifact_download(browsing: Browsing) -> None:
@@ -185,3 +186,9 @@ def test_live_updates_on_the_report_page(browsing: Browsing) -> None:
         timeout=30_000,
     )
     expect(page.get_by_label("Live updates")).to_be_checked()  # still on after the reload
+
+    # Deleted elsewhere while followed: the page says so (and stops following it).
+    service.cancel(ADMIN, job.id)
+    wait_for_status(service, job.id, Status.CANCELED, timeout=SETTLE)
+    service.delete(ADMIN, job.id)
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
