@@ -125,11 +125,17 @@ def test_actions_on_the_report_page(browsing: Browsing) -> None:
     service = browsing.console.service
     old = service.submit(ALICE, "diag.count", {"n": 1, "delay": 0})
     hook = service.submit(ALICE, "diag.hook", {"seconds": 600})
+    quiet = service.submit(ALICE, "diag.sleep", {"seconds": 600})  # reports no progress
     page = browsing.page
     restart, cancel, delete = (browsing.button(n) for n in ("Restart", "Cancel", "Delete"))
     browsing.sign_in("admin")
     running(service, hook)
+    running(service, quiet)
     finished(service, old)
+
+    # A running job that reports no progress still shows that it runs.
+    browsing.goto(f"/jobs/{quiet.id}")
+    expect(page.get_by_role("progressbar", name="Running")).to_be_visible()
 
     # A running job: only Cancel; the page then shows it stopping or stopped.
     browsing.goto(f"/jobs/{hook.id}")
