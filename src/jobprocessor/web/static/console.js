@@ -68,14 +68,17 @@ function updateSelection() {
 /** Fetch the list again and swap it in, keeping the selection and the scroll position. */
 async function refreshTable() {
   if (!table) return;
-  const keep = new Set(selectedRows().map((row) => row.dataset.id));
   const response = await fetch(table.dataset.url, { headers: { Accept: "text/html" } });
   if (response.redirected || !response.ok) {
     window.location.reload(); // signed out, or the page's filters are no longer valid
     return;
   }
+  const html = await response.text();
+  // The selection as it is now, not as it was when the fetch began: the person may
+  // have ticked or cleared a box meanwhile (live updates refresh every second).
+  const keep = new Set(selectedRows().map((row) => row.dataset.id));
   const scroll = window.scrollY;
-  table.innerHTML = await response.text();
+  table.innerHTML = html;
   for (const box of table.querySelectorAll('input[name="ids"]')) {
     box.checked = keep.has(box.value);
   }
@@ -229,6 +232,11 @@ if (liveReport && "EventSource" in window) {
       events.addEventListener("change", () => {
         if (!first) window.location.reload(); // the first event describes the page as loaded
         first = false;
+      });
+      // The job was deleted: show that, rather than reconnecting to hear it again.
+      events.addEventListener("gone", () => {
+        events.close();
+        window.location.reload();
       });
     } else {
       sessionStorage.removeItem(key);
