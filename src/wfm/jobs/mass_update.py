@@ -43,7 +43,7 @@ def _distinct(value: list[int]) -> list[int]:
 @job(
     "wfm.mass_update",
     category="mass_update",
-    title="Mass update: {action} {kind} {value} for {valid_from} to {valid_to}",
+    title="Mass update: {action} {kind} {value} from {valid_from}",
     lock="wfm:assignments",
 )
 def mass_update_job(
