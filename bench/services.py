@@ -107,3 +107,9 @@ def redis_version() -> str:
 
     info = redis.Redis.from_url(f"{REDIS_URL_BASE}/0").info("server")
     return str(info.get("redis_version", "unknown"))
+
+
+def analyze(url: str) -> None:
+    """ANALYZE every table of one database (see ``System.settle_after_submit``)."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("ANALYZE")

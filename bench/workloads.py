@@ -86,6 +86,7 @@ def burn_down(system: System, slots: int, count: int, cap: float, stamps: Stamps
     begun = time.perf_counter()
     system.submit_many(range(1, count + 1))
     result.submit_seconds = time.perf_counter() - begun
+    system.settle_after_submit()
     worker = system.worker(slots, f"burn-{system.name}-k{slots}", stamps.directory)
     try:
         _wait_worker_ready(worker, stamps, 1, time.monotonic() + 120.0)

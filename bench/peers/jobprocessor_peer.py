@@ -17,7 +17,7 @@ from bench import stamps
 from bench.common import RESULTS
 from bench.peers.base import Handle, System
 from bench.procs import WorkerProcess, script
-from bench.services import fresh_pg_database, pg_url
+from bench.services import analyze, fresh_pg_database, pg_url
 from jobprocessor import JobContext, job
 from jobprocessor.model import Actor, Role, Status
 from jobprocessor.service import JobService, open_service
@@ -92,6 +92,10 @@ class JobProcessorSystem(System):
         for start in range(0, len(keys), BULK_CHUNK):
             chunk = keys[start : start + BULK_CHUNK]
             self.service.submit_many(ACTOR, "bench.noop", [{"k": k} for k in chunk])
+
+    def settle_after_submit(self) -> None:
+        if self.store == "postgresql":
+            analyze(pg_url("bench_jobprocessor"))
 
     def worker(self, slots: int, name: str, stamps_dir: Path) -> WorkerProcess:
         command = [script("jobprocessor"), "worker", "--app", APP, "--concurrency", str(slots)]

@@ -25,7 +25,7 @@ from pgqueuer.models import Context
 from bench import stamps
 from bench.peers.base import Handle, System
 from bench.procs import WorkerGroup, WorkerProcess, python
-from bench.services import fresh_pg_database, pg_url
+from bench.services import analyze, fresh_pg_database, pg_url
 
 DATABASE = "bench_pgqueuer"
 BULK_CHUNK = 500
@@ -84,6 +84,9 @@ class PgqueuerSystem(System):
                     ["noop"] * len(chunk), [str(k).encode() for k in chunk], [0] * len(chunk)
                 )
             )
+
+    def settle_after_submit(self) -> None:
+        analyze(self.url)
 
     def worker(self, slots: int, name: str, stamps_dir: Path) -> WorkerGroup:
         command = [python(), "-m", __name__, self.url]

@@ -21,7 +21,7 @@ import psycopg
 from bench import stamps
 from bench.peers.base import Handle, System
 from bench.procs import WorkerProcess, python
-from bench.services import fresh_pg_database, pg_url
+from bench.services import analyze, fresh_pg_database, pg_url
 
 DATABASE = "bench_procrastinate"
 QUEUE = "bench"
@@ -91,6 +91,9 @@ class ProcrastinateSystem(System):
         task = self.app.tasks["noop"]
         for start in range(0, len(keys), BULK_CHUNK):
             task.batch_defer(*({"k": k} for k in keys[start : start + BULK_CHUNK]))
+
+    def settle_after_submit(self) -> None:
+        analyze(self.url)
 
     def worker(self, slots: int, name: str, stamps_dir: Path) -> WorkerProcess:
         command = [python(), "-m", __name__, str(slots), self.url]
