@@ -146,7 +146,9 @@ def burn_table(doc: Doc) -> tuple[list[str], list[list[str]]]:
         notes = set()
         cells = []
         for k in slots:
-            case = next(c for c in doc["burn_down"] if c["system"] == system and c["slots"] == k)
+            case = next(
+                (c for c in doc["burn_down"] if c["system"] == system and c["slots"] == k), {}
+            )
             cells.append(fmt(case.get("jobs_per_second"), 0))
             if case.get("error"):
                 notes.add(case["error"][:60])
