@@ -162,20 +162,44 @@ class Results:
 C = TypeVar("C", bound=Case)
 
 
-def guarded(blank: C, action: Callable[[], C]) -> C:
-    """A failed case reports its error in its row and the run goes on."""
-    try:
-        return action()
-    except Interrupted:
-        raise
-    except Exception as error:
-        blank.error = f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
-        say(f"  {blank.system}: failed: {blank.error}")
-        return blank
+#: The shared PostgreSQL server may be restarted by other work (fault tests): a case
+#: that saw it restart runs again, up to this many times in all.
+ATTEMPTS = 3
+
+
+def guarded(blank: C, action: Callable[[], C], *, postgres: bool = False) -> C:
+    """A failed case reports its error in its row and the run goes on.
+
+    A case on PostgreSQL first waits until the server has been up for a while, and
+    runs again if the server restarted under it (its ``note`` then says so).
+    """
+    error = ""
+    for attempt in range(1, ATTEMPTS + 1):
+        epoch = services.pg_wait_stable() if postgres else None
+        try:
+            result = action()
+            if not postgres or services.pg_epoch() == epoch:
+                if attempt > 1:
+                    result.note = "; ".join(
+                        x for x in (result.note, f"attempt {attempt} (PostgreSQL restarted)") if x
+                    )
+                return result
+            error = "PostgreSQL restarted during the case"
+        except Interrupted:
+            raise
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
+            if not postgres or services.pg_epoch() == epoch:
+                break  # not a restart: a real failure
+        say(f"  {blank.system}: attempt {attempt} disturbed ({error})")
+    blank.error = error
+    say(f"  {blank.system}: failed: {blank.error}")
+    return blank
 
 
 def measure_system(plan: Plan, name: str, results: Results) -> None:
     system = make_system(name)
+    pg = system.store == "postgresql"
     stamps = stamps_for(RESULTS)
     results.systems[name] = {
         "store": system.store,
@@ -191,6 +215,7 @@ def measure_system(plan: Plan, name: str, results: Results) -> None:
                 guarded(
                     Submission(system=name, single_jobs=plan.single_submits),
                     lambda: submission(system, plan.single_submits),
+                    postgres=pg,
                 )
             )
         if "burn-down" in plan.workloads:
@@ -199,6 +224,7 @@ def measure_system(plan: Plan, name: str, results: Results) -> None:
                 case = guarded(
                     BurnDown(system=name, slots=slots, jobs=plan.jobs),
                     lambda slots=slots: burn_down(system, slots, plan.jobs, plan.cap, stamps),
+                    postgres=pg,
                 )
                 results.burn_down.append(case)
                 say(f"  {fmt(case.jobs_per_second)} jobs/s, {case.started:,} started")
@@ -214,6 +240,7 @@ def measure_system(plan: Plan, name: str, results: Results) -> None:
                 lambda: latency(
                     system, plan.latency_slots, plan.latency_rate, plan.latency_seconds, stamps
                 ),
+                postgres=pg,
             )
             results.latency.append(case_l)
             say(f"  p50 {fmt(case_l.ms.get('p50'))} ms")
@@ -223,6 +250,7 @@ def measure_system(plan: Plan, name: str, results: Results) -> None:
                 case_c = guarded(
                     Cancel(system=name, kind=kind, mechanism=system.cancel_mechanism[kind]),
                     lambda kind=kind: cancel(system, kind, plan.cancel_limit, stamps),
+                    postgres=pg,
                 )
                 results.cancel.append(case_c)
                 say(f"  {fmt(case_c.seconds, 3)} s {case_c.note or ''}".rstrip())
@@ -245,13 +273,23 @@ def measure(plan: Plan, results: Results) -> None:
                     lambda store=store, slots=slots: raw.burn_down(
                         store, slots, plan.jobs, plan.cap
                     ),
+                    postgres=store == "postgresql",
                 )
                 results.burn_down.append(case)
                 say(f"  {fmt(case.jobs_per_second)} rows/s")
     if "list" in plan.workloads:
         for store in ("sqlite", "postgresql"):
             say(f"list on {store}: {', '.join(f'{s:,}' for s in plan.list_sizes)} jobs")
-            results.listing += listing.measure(store, plan.list_sizes, plan.list_repeats)
+            for attempt in range(1, ATTEMPTS + 1):
+                if store == "postgresql":
+                    services.pg_wait_stable()
+                try:
+                    results.listing += listing.measure(store, plan.list_sizes, plan.list_repeats)
+                    break
+                except Interrupted:
+                    raise
+                except Exception as error:
+                    say(f"  list on {store}: attempt {attempt} failed ({error})")
 
 
 def versions() -> dict[str, str]:

@@ -113,3 +113,37 @@ def analyze(url: str) -> None:
     """ANALYZE every table of one database (see ``System.settle_after_submit``)."""
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute("ANALYZE")
+
+
+#: Before a PostgreSQL case, the server must have been up this long (restarts by
+#: other work come in bursts), waiting at most PG_WAIT.
+PG_STABLE = 20.0
+PG_WAIT = 300.0
+
+
+def pg_epoch() -> str | None:
+    """The server's start time: it changes when the server restarts (None if down)."""
+    try:
+        with psycopg.connect(PG_ADMIN, connect_timeout=5) as connection:
+            row = connection.execute("SELECT pg_postmaster_start_time()::text").fetchone()
+        return str(row[0]) if row else None
+    except psycopg.Error:
+        return None
+
+
+def pg_wait_stable() -> str | None:
+    """Wait until PostgreSQL has been up for PG_STABLE seconds; returns its epoch."""
+    deadline = time.monotonic() + PG_WAIT
+    while time.monotonic() < deadline:
+        try:
+            with psycopg.connect(PG_ADMIN, connect_timeout=5) as connection:
+                row = connection.execute(
+                    "SELECT pg_postmaster_start_time()::text, "
+                    "extract(epoch FROM now() - pg_postmaster_start_time())"
+                ).fetchone()
+            if row and float(row[1]) >= PG_STABLE:
+                return str(row[0])
+            time.sleep(min(PG_STABLE - float(row[1]) if row else 1.0, 5.0))
+        except psycopg.Error:
+            time.sleep(1.0)
+    return pg_epoch()
