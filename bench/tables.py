@@ -140,34 +140,37 @@ def goals(doc: Doc) -> list[list[str]]:
 
 def burn_table(doc: Doc) -> tuple[list[str], list[list[str]]]:
     slots = slots_in(doc)
-    headers = ["system", *(f"{k} slot(s)" for k in slots), "note"]
+    headers = ["system", *(f"{k} slot(s)" for k in slots), "load before", "note"]
     rows = []
     for system in systems_in(doc, "burn_down"):
         notes = set()
         cells = []
+        loads = []
         for k in slots:
             case = next(
                 (c for c in doc["burn_down"] if c["system"] == system and c["slots"] == k), {}
             )
             cells.append(fmt(case.get("jobs_per_second"), 0))
+            loads.append(fmt(case.get("load_before", [None])[0]))
             if case.get("error"):
                 notes.add(case["error"][:60])
             if case.get("capped"):
                 notes.add(f"cut off after {doc['plan']['cap']:g} s")
             if case.get("duplicates"):
                 notes.add(f"{case['duplicates']} job(s) ran twice")
-        rows.append([system, *cells, "; ".join(sorted(notes))])
+        rows.append([system, *cells, " / ".join(loads), "; ".join(sorted(notes))])
     return headers, rows
 
 
 def latency_table(doc: Doc) -> tuple[list[str], list[list[str]]]:
-    headers = ["system", "jobs", "rate/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "note"]
+    headers = ["system", "jobs", "rate/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "load", "note"]
     rows = [
         [
             c["system"],
             str(c["jobs"]),
             fmt(c.get("achieved_rate")),
             *(fmt(c["ms"].get(k)) for k in ("p50", "p95", "p99", "max")),
+            fmt(c["load_before"][0]),
             c.get("error") or c.get("note") or "",
         ]
         for c in doc.get("latency", [])
