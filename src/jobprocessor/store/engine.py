@@ -49,8 +49,14 @@ def parse_url(url: str) -> URL:
     )
 
 
-def create_db_engine(url: str, *, pool_size: int = 5) -> Engine:
-    """An engine set up for concurrent workers on SQLite or PostgreSQL."""
+def create_db_engine(url: str, *, pool_size: int = 5, pre_ping: bool = True) -> Engine:
+    """An engine set up for concurrent workers on SQLite or PostgreSQL.
+
+    ``pre_ping`` tests a pooled PostgreSQL connection before each use (one round
+    trip per transaction), so that a restarted server costs callers no error. The
+    worker turns it off: it retries every database action that fails on a dead
+    connection anyway, and its claim loop runs one transaction per few jobs.
+    """
     parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, pool_size)
@@ -58,7 +64,7 @@ def create_db_engine(url: str, *, pool_size: int = 5) -> Engine:
         parsed,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         pool_recycle=1800,
     )
 

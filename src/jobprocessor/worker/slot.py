@@ -67,6 +67,7 @@ class Slot:
         apps: list[str],
         on_free: Callable[[Slot], None],
         retry: Retry,
+        report: Callable[[Job, Outcome], None],
         environment: dict[str, str] | None = None,
     ) -> None:
         self.index = index
@@ -76,6 +77,7 @@ class Slot:
         self.environment = dict(environment or {})
         self._on_free = on_free
         self._retry = retry
+        self._report = report
         self._inbox: queue.Queue[Job | None] = queue.Queue()
         self._context = multiprocessing.get_context("spawn")
         self._process: SpawnProcess | None = None
@@ -231,12 +233,14 @@ class Slot:
             self._retry(lambda: self.store.record_progress(job.id, self.worker_id, progress))
 
     def _record(self, job: Job, outcome: Outcome) -> None:
-        if not self._retry(lambda: self.store.finish(job.id, self.worker_id, outcome)):
-            logger.warning(
-                "job %d was no longer held by this worker; its outcome (%s) was dropped",
-                job.id,
-                outcome.status.value,
-            )
+        """Hand the outcome to the supervisor, which writes it with its next claim.
+
+        The slot is free at once; the outcome is durable once the supervisor's
+        next transaction commits (before the worker stops, and retried through
+        database outages). A worker that dies in between leaves the job running
+        in the database, to be rescued like any job of a lost worker.
+        """
+        self._report(job, outcome)
 
     # -- the process ----------------------------------------------------------
 

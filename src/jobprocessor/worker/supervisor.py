@@ -33,7 +33,7 @@ from jobprocessor.registry import Registry, load_apps, registry
 from jobprocessor.settings import Settings
 from jobprocessor.store import JobStore, create_db_engine, upgrade
 from jobprocessor.store.engine import libpq_dsn
-from jobprocessor.store.jobs import CANCEL_CHANNEL, QUEUED_CHANNEL
+from jobprocessor.store.jobs import CANCEL_CHANNEL, QUEUED_CHANNEL, Outcome
 from jobprocessor.worker.slot import Slot
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,9 @@ class Worker:
         load_apps(self.apps)
         self.types = types
         self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.engine = create_db_engine(settings.database_url, pool_size=concurrency + 3)
+        self.engine = create_db_engine(
+            settings.database_url, pool_size=concurrency + 3, pre_ping=False
+        )
         self.store = JobStore(self.engine)
         self.slots: list[Slot] = []
         self._wake = threading.Event()
@@ -73,6 +75,9 @@ class Worker:
         self._stop_now = threading.Event()
         self._stopped = threading.Event()
         self.ready = threading.Event()
+        #: Outcomes of finished jobs, written with the next claim (one transaction).
+        self._outcomes: list[tuple[Job, Outcome]] = []
+        self._outcomes_lock = threading.Lock()
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -91,6 +96,7 @@ class Worker:
                 apps=self.apps,
                 on_free=self._slot_freed,
                 retry=self._retry,
+                report=self._report,
                 environment={"JOBPROCESSOR_DATABASE_URL": self.settings.database_url},
             )
             for i in range(self.concurrency)
@@ -121,6 +127,7 @@ class Worker:
             self._stopped.set()
             for slot in self.slots:
                 slot.stop()
+            self._write_outcomes_at_stop()
             for thread in threads:
                 thread.join(timeout=5)
             self._retry_briefly(lambda: self.store.unregister_worker(self.id))
@@ -144,23 +151,94 @@ class Worker:
     def _claim_loop(self) -> None:
         types = self.types.names()
         while not self._stopping.is_set():
+            # Cleared before looking, so a slot freed meanwhile wakes the wait below.
+            self._wake.clear()
+            outcomes = self._take_outcomes()
             free = [slot for slot in self.slots if slot.idle]
-            claimed = 0
-            if free and types:
-                jobs = self._guard(functools.partial(self._claim, types, len(free))) or []
-                for job, slot in zip(jobs, free, strict=False):
-                    slot.assign(job)
-                claimed = len(jobs)
-            if claimed and claimed == len(free):
+            want = min(len(free), self.settings.claim_batch_size) if types else 0
+            jobs: list[Job] = []
+            if outcomes or want:
+                jobs = self._guard(functools.partial(self._round, outcomes, types, want)) or []
+            for job, slot in zip(jobs, free, strict=False):
+                slot.assign(job)
+            if (jobs and len(jobs) == want) or self._has_outcomes():
                 continue  # there may be more; claim again once a slot frees
             self._wake.wait(self.settings.poll_interval)
-            self._wake.clear()
 
-    def _claim(self, types: list[str], free: int) -> list[Job]:
-        limit = min(free, self.settings.claim_batch_size)
-        if not self.store.is_postgres and not self.store.has_queued(types):
-            return []
-        return self.store.claim(self.id, types, limit)
+    def _round(self, outcomes: list[tuple[Job, Outcome]], types: list[str], want: int) -> list[Job]:
+        """Write finished jobs' outcomes and claim for the free slots: one transaction.
+
+        If the database fails, the outcomes go back to be written next round.
+        """
+        if not outcomes:
+            if not self.store.is_postgres and not self.store.has_queued(types):
+                return []
+            return self.store.claim(self.id, types, want)
+        try:
+            held, jobs = self.store.finish_and_claim(
+                self.id, [(job.id, outcome) for job, outcome in outcomes], types, want
+            )
+        except DBAPIError as error:
+            if _is_transient(error):
+                self._requeue(outcomes)
+                raise
+            # One outcome the database refuses must not hold up the others.
+            held, jobs = self._finish_one_by_one(outcomes), []
+        for (job, outcome), was_held in zip(outcomes, held, strict=True):
+            if not was_held:
+                logger.warning(
+                    "job %d was no longer held by this worker; its outcome (%s) was dropped",
+                    job.id,
+                    outcome.status.value,
+                )
+        return jobs
+
+    def _finish_one_by_one(self, outcomes: list[tuple[Job, Outcome]]) -> list[bool]:
+        held = []
+        for index, (job, outcome) in enumerate(outcomes):
+            try:
+                held.append(self.store.finish(job.id, self.id, outcome))
+            except DBAPIError as error:
+                if _is_transient(error):
+                    self._requeue(outcomes[index:])
+                    raise
+                logger.exception("job %d: its outcome could not be recorded", job.id)
+                held.append(True)
+        return held
+
+    def _requeue(self, outcomes: list[tuple[Job, Outcome]]) -> None:
+        with self._outcomes_lock:
+            self._outcomes[:0] = outcomes
+
+    def _report(self, job: Job, outcome: Outcome) -> None:
+        """A slot's job ended: queue its outcome for the claim loop's next round."""
+        with self._outcomes_lock:
+            self._outcomes.append((job, outcome))
+        self._wake.set()
+
+    def _take_outcomes(self) -> list[tuple[Job, Outcome]]:
+        with self._outcomes_lock:
+            taken, self._outcomes = self._outcomes, []
+        return taken
+
+    def _has_outcomes(self) -> bool:
+        with self._outcomes_lock:
+            return bool(self._outcomes)
+
+    def _write_outcomes(self) -> None:
+        """Write the queued outcomes without claiming (draining, stopping)."""
+        outcomes = self._take_outcomes()
+        if outcomes:
+            self._round(outcomes, [], 0)
+
+    def _write_outcomes_at_stop(self) -> None:
+        """Every outcome is written before the worker leaves, through database outages."""
+        while self._has_outcomes():
+            try:
+                self._retry(self._write_outcomes)
+            except DBAPIError as error:
+                logger.error("could not record outcomes at shutdown: %s", error.orig)
+                return
 
     def _slot_freed(self, _: Slot) -> None:
         self._wake.set()
@@ -174,6 +252,7 @@ class Worker:
         logger.info("draining: %d job(s) running", len(busy))
         deadline = time.monotonic() + self.settings.shutdown_timeout
         while not self._stop_now.is_set() and time.monotonic() < deadline:
+            self._guard(self._write_outcomes)
             if all(slot.idle for slot in self.slots):
                 return
             self._wake.wait(0.1)
@@ -186,6 +265,7 @@ class Worker:
             self._guard(functools.partial(self.store.request_cancel, job.id, by=SHUTDOWN_ACTOR))
             slot.request_cancel(job.id, SHUTDOWN_REASON)
         while not all(slot.idle for slot in self.slots):
+            self._guard(self._write_outcomes)
             self._wake.wait(0.1)
             self._wake.clear()
 

@@ -1,0 +1,102 @@
+"""Outcomes written together with the next claim, and fresh statistics after bursts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from conftest import ADMIN, wait_until
+from jobprocessor.model import Status
+from jobprocessor.service import JobService
+from jobprocessor.store.jobs import ANALYZE_AFTER_BULK, Outcome
+
+
+def _events(service: JobService, job_id: int) -> list[str]:
+    return [e.event for e in service.store.events(job_id)]
+
+
+def test_finish_and_claim_records_outcomes_and_claims_in_one_call(service: JobService) -> None:
+    store = service.store
+    first, second, third = service.submit_many(ADMIN, "diag.noop", [{}, {}, {}])
+    assert [j.id for j in store.claim("w1", ["diag.noop"], 1)] == [first.id]
+
+    held, claimed = store.finish_and_claim(
+        "w1", [(first.id, Outcome(Status.SUCCEEDED, result=7))], ["diag.noop"], 2
+    )
+
+    assert held == [True]
+    assert [j.id for j in claimed] == [second.id, third.id]
+    assert all(j.status is Status.RUNNING and j.worker_id == "w1" for j in claimed)
+    done = service.get(ADMIN, first.id)
+    assert (done.status, done.result) == (Status.SUCCEEDED, 7)
+    assert _events(service, first.id) == ["submitted", "started", "succeeded"]
+    assert _events(service, second.id) == ["submitted", "started"]
+
+
+def test_an_outcome_for_a_job_no_longer_held_is_refused(service: JobService) -> None:
+    store = service.store
+    job = service.submit(ADMIN, "diag.noop")
+    store.claim("w1", ["diag.noop"], 1)
+    held, claimed = store.finish_and_claim(
+        "someone-else", [(job.id, Outcome(Status.SUCCEEDED))], ["diag.noop"], 1
+    )
+    assert (held, claimed) == ([False], [])
+    assert service.get(ADMIN, job.id).status is Status.RUNNING
+
+
+def test_a_failed_claim_keeps_the_outcomes(service: JobService) -> None:
+    """A lock race makes the claim raise IntegrityError: it claims nothing, outcomes stay."""
+    store = service.store
+    job, waiting = service.submit_many(ADMIN, "diag.noop", [{}, {}])
+    store.claim("w1", ["diag.noop"], 1)
+    # Stand-in for the claim losing a race on the held-lock index: any IntegrityError.
+    store.__dict__["_claim_statement"] = text(
+        "UPDATE jobprocessor_jobs SET type = NULL WHERE id = :claim_limit"
+    )
+    held, claimed = store.finish_and_claim(
+        "w1", [(job.id, Outcome(Status.FAILED))], ["diag.noop"], waiting.id
+    )
+    assert (held, claimed) == ([True], [])
+    assert service.get(ADMIN, job.id).status is Status.FAILED
+    assert service.get(ADMIN, waiting.id).status is Status.QUEUED
+
+
+def test_many_short_jobs_each_end_once_with_their_events(
+    service: JobService, start_worker: Any
+) -> None:
+    """Outcomes of several slots are written in shared transactions: none lost or doubled."""
+    jobs = service.submit_many(ADMIN, "diag.noop", [{}] * 60)
+    worker = start_worker(concurrency=4)
+    wait_until(
+        lambda: service.store.count_by_status().get(Status.SUCCEEDED) == 60,
+        what="60 succeeded jobs",
+    )
+    worker.stop()
+    for job in jobs:
+        assert _events(service, job.id) == ["submitted", "started", "succeeded"]
+
+
+def test_outcomes_pending_at_stop_are_written(service: JobService, start_worker: Any) -> None:
+    jobs = service.submit_many(ADMIN, "diag.noop", [{}] * 10)
+    worker = start_worker(concurrency=2)
+    wait_until(lambda: service.store.count_by_status().get(Status.QUEUED, 0) == 0)
+    worker.stop()
+    assert {service.get(ADMIN, j.id).status for j in jobs} == {Status.SUCCEEDED}
+
+
+def test_a_burst_in_small_chunks_refreshes_postgres_statistics(
+    service: JobService, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's planner needs no statistics for the claim")
+    chunk = ANALYZE_AFTER_BULK // 4
+    for _ in range(5):
+        service.submit_many(ADMIN, "diag.noop", [{}] * chunk)
+    with service.store.engine.connect() as connection:
+        estimate = connection.execute(
+            text("SELECT reltuples FROM pg_class WHERE relname = 'jobprocessor_jobs'")
+        ).scalar()
+    assert estimate is not None
+    assert estimate >= ANALYZE_AFTER_BULK
