@@ -2,9 +2,10 @@
 
 The console and the REST API list jobs through ``JobService.list`` (newest first,
 keyset pages); this measures that call with the filters the console offers.
-``ListClient`` is the seam: ``ServiceClient`` calls the service in-process, and
-an HTTP client (``GET /api/v1/jobs``) can be added beside it once the API lands,
-measuring the same queries through the network stack.
+``ListClient`` is the seam: ``ServiceClient`` calls the service in-process;
+``HttpClient`` asks a real ``jobprocessor serve --no-worker`` process for
+``GET /api/v1/jobs`` with a bearer token, over one kept-alive connection: the
+same queries through the whole web stack (authentication, validation, JSON).
 
 Rows are generated in SQL (``generate_series`` / a recursive CTE) rather than
 submitted, so that a million jobs take seconds: 50 users, five job types, nine
@@ -13,15 +14,22 @@ in ten jobs succeeded, one in twenty failed.
 
 from __future__ import annotations
 
+import contextlib
+import http.client
+import json
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlencode
 
 from sqlalchemy import Engine, text
 
 from bench.common import RESULTS, checkpoint, load_average, say, summary_ms
+from bench.procs import WorkerProcess, script
 from bench.services import fresh_pg_database, pg_url
+from jobprocessor.errors import Conflict
 from jobprocessor.model import Actor, Role, StatusGroup
 from jobprocessor.service import JobService, ListFilter, open_service
 from jobprocessor.settings import Settings
@@ -52,6 +60,69 @@ class ServiceClient:
 
     def page(self, actor: Actor, filters: ListFilter) -> int:
         return len(self.service.list(actor, filters).items)
+
+
+class HttpClient:
+    """``GET /api/v1/jobs`` on a ``jobprocessor serve --no-worker`` on the same database."""
+
+    name = "http"
+
+    def __init__(self, service: JobService, url: str) -> None:
+        tokens = {}
+        for actor in (ADMIN, USER):
+            with contextlib.suppress(Conflict):
+                service.add_user(actor.name, role=actor.role)
+            tokens[actor.name] = service.create_token(actor.name)
+        self.tokens = tokens
+        port = _free_port()
+        self.server = WorkerProcess(
+            [script("jobprocessor"), "serve", "--no-worker", "--port", str(port)],
+            "list-http",
+            RESULTS / "list-http.stamps",
+            {"JOBPROCESSOR_DATABASE_URL": url},
+        )
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.connection.request("GET", "/healthz")
+                self.connection.getresponse().read()
+                break
+            except OSError:
+                self.connection.close()
+                if time.monotonic() > deadline or not self.server.alive():
+                    raise RuntimeError(
+                        f"the API server did not start: {self.server.tail()}"
+                    ) from None
+                time.sleep(0.2)
+
+    def page(self, actor: Actor, filters: ListFilter) -> int:
+        query = {
+            "status_group": filters.status_group.value,
+            "user": filters.user,
+            "type": filters.type,
+            "q": filters.q,
+            "cursor": filters.cursor,
+            "limit": filters.limit,
+        }
+        path = "/api/v1/jobs?" + urlencode({k: v for k, v in query.items() if v is not None})
+        headers = {"Authorization": f"Bearer {self.tokens[actor.name]}"}
+        self.connection.request("GET", path, headers=headers)
+        response = self.connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"GET {path}: {response.status} {body[:200]!r}")
+        return len(json.loads(body)["items"])
+
+    def close(self) -> None:
+        self.connection.close()
+        self.server.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -144,7 +215,7 @@ def populate(engine: Engine, start: int, stop: int) -> None:
         connection.execute(text("ANALYZE"))
 
 
-def _open(store: str) -> JobService:
+def _open(store: str) -> tuple[JobService, str]:
     if store == "sqlite":
         path = RESULTS / "bench-list.sqlite3"
         for suffix in ("", "-wal", "-shm", "-journal", ".migrate.lock"):
@@ -153,16 +224,18 @@ def _open(store: str) -> JobService:
     else:
         fresh_pg_database("bench_list")
         url = pg_url("bench_list", "postgresql+psycopg")
-    return open_service(Settings(database_url=url))
+    return open_service(Settings(database_url=url)), url
 
 
 def measure(store: str, sizes: list[int], repeats: int) -> list[ListCase]:
-    """Grow one database through ``sizes``; at each, time every query first and deep."""
-    service = _open(store)
-    client: ListClient = ServiceClient(service)
+    """Grow one database through ``sizes``; at each, time every query first and deep,
+    in-process and through the REST API."""
+    service, url = _open(store)
+    clients: list[ListClient] = [ServiceClient(service)]
     cases: list[ListCase] = []
     have = 0
     try:
+        clients.append(HttpClient(service, url))
         for size in sizes:
             checkpoint()
             begun = time.perf_counter()
@@ -172,16 +245,24 @@ def measure(store: str, sizes: list[int], repeats: int) -> list[ListCase]:
             # Deep: a cursor nine tenths of the way back from the newest job.
             for depth, cursor in (("first page", None), ("deep page", str(size // 10))):
                 for query in queries(cursor):
-                    case = ListCase(
-                        store=store, client=client.name, jobs=size, depth=depth, query=query.name
-                    )
-                    samples = []
-                    for _ in range(repeats):
-                        started = time.perf_counter()
-                        case.rows = client.page(query.actor, query.filters)
-                        samples.append((time.perf_counter() - started) * 1000)
-                    case.ms = summary_ms(samples)
-                    cases.append(case)
+                    for client in clients:
+                        cases.append(_time(client, store, size, depth, query, repeats))
     finally:
+        for client in clients:
+            if isinstance(client, HttpClient):
+                client.close()
         service.store.engine.dispose()
     return cases
+
+
+def _time(
+    client: ListClient, store: str, size: int, depth: str, query: Query, repeats: int
+) -> ListCase:
+    case = ListCase(store=store, client=client.name, jobs=size, depth=depth, query=query.name)
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        case.rows = client.page(query.actor, query.filters)
+        samples.append((time.perf_counter() - started) * 1000)
+    case.ms = summary_ms(samples)
+    return case

@@ -168,7 +168,7 @@ def write_doc(doc: Doc) -> Path:
         "",
         markdown(*cancel_table(doc)),
         "",
-        "## Console list speed (`JobService.list`, what the REST API and console call)",
+        "## Console list speed (`JobService.list`, and `GET /api/v1/jobs` from a server)",
         "",
         f"Pages of 50, newest first, each query repeated {plan['list_repeats']} times;",
         "`deep page` continues from a cursor nine tenths of the way back. Rows generated",
