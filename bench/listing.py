@@ -107,8 +107,14 @@ class HttpClient:
         }
         path = "/api/v1/jobs?" + urlencode({k: v for k, v in query.items() if v is not None})
         headers = {"Authorization": f"Bearer {self.tokens[actor.name]}"}
-        self.connection.request("GET", path, headers=headers)
-        response = self.connection.getresponse()
+        try:
+            self.connection.request("GET", path, headers=headers)
+            response = self.connection.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionError):
+            # The server closes an idle kept-alive connection (while rows are written).
+            self.connection.close()
+            self.connection.request("GET", path, headers=headers)
+            response = self.connection.getresponse()
         body = response.read()
         if response.status != 200:
             raise RuntimeError(f"GET {path}: {response.status} {body[:200]!r}")
