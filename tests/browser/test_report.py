@@ -155,14 +155,18 @@ def test_actions_on_the_report_page(browsing: Browsing) -> None:
     expect(page).to_have_url(browsing.url(f"/jobs/{old.id}"))
     expect(page.locator(".facts").get_by_role("link", name=f"#{new_id}")).to_be_visible()
 
-    # Delete asks first (the browser's own confirm here): no deletes nothing, yes deletes.
-    with page.expect_event("dialog"):
-        delete.click()
-    assert browsing.dialogs == ["confirm: Delete 1 job(s)? This cannot be undone."]
-    assert service.get(ADMIN, old.id).id == old.id
-    browsing.accept_dialogs = True
+    # Delete asks first, as on the list: "Keep them" deletes nothing, "Delete" deletes.
     delete.click()
+    confirm = page.get_by_role("dialog", name="Delete jobs?")
+    expect(confirm).to_contain_text("1 job will be deleted with its report and files.")
+    expect(confirm).to_contain_text("This cannot be undone.")
+    confirm.get_by_role("button", name="Keep them").click()
+    expect(confirm).to_be_hidden()
+    assert service.get(ADMIN, old.id).id == old.id
+    delete.click()
+    confirm.get_by_role("button", name="Delete").click()
     expect(page).to_have_url(browsing.url("/"))
+    assert browsing.dialogs == []
     with pytest.raises(NotFound):
         service.get(ADMIN, old.id)
 

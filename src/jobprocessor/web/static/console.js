@@ -66,14 +66,18 @@ function updateSelection() {
 }
 
 /** Fetch the list again and swap it in, keeping the selection and the scroll position. */
+let refreshes = 0;
+
 async function refreshTable() {
   if (!table) return;
+  const ticket = ++refreshes;
   const response = await fetch(table.dataset.url, { headers: { Accept: "text/html" } });
   if (response.redirected || !response.ok) {
     window.location.reload(); // signed out, or the page's filters are no longer valid
     return;
   }
   const html = await response.text();
+  if (ticket !== refreshes) return; // a later refresh was asked for: its answer wins
   // The selection as it is now, not as it was when the fetch began: the person may
   // have ticked or cleared a box meanwhile (live updates refresh every second).
   const keep = new Set(selectedRows().map((row) => row.dataset.id));
