@@ -37,9 +37,11 @@ Who = Annotated[Caller, Depends(page_caller)]
 View = Annotated[ListView, Depends(list_view)]
 
 
-def _list_values(context: WebContext, actor: Actor, view: ListView) -> dict[str, Any]:
+def _list_values(
+    context: WebContext, actor: Actor, view: ListView, *, with_users: bool = True
+) -> dict[str, Any]:
     page: Page = context.service.list(actor, view.to_filter())
-    users = context.service.visible_users(actor) if actor.is_admin else []
+    users = context.service.visible_users(actor) if actor.is_admin and with_users else []
     return {"view": view, "page": page, "users": users}
 
 
@@ -57,7 +59,8 @@ def job_list(request: Request, context: Web, caller: Who, view: View) -> HTMLRes
 @router.get("/jobs/table", response_class=HTMLResponse)
 def job_table(request: Request, context: Web, caller: Who, view: View) -> HTMLResponse:
     """The list alone, for Refresh and live updates without reloading the page."""
-    return render(request, "_jobs_table.html", **_list_values(context, caller.actor, view))
+    values = _list_values(context, caller.actor, view, with_users=False)
+    return render(request, "_jobs_table.html", **values)
 
 
 @router.post("/jobs/actions", response_model=None)
