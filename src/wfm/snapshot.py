@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from wfm.calendar import days, midnight
 from wfm.errors import WfmError
+from wfm.levels import as_placed, select_entries
 from wfm.model import (
     Activity,
     ActivityType,
@@ -28,7 +29,6 @@ from wfm.model import (
     EmployeePlanningUnit,
     Level,
     PlanningUnit,
-    ScheduleEntry,
     StaffRequirement,
 )
 from wfm.shifts import Placed, ShiftTemplate
@@ -257,19 +257,8 @@ def load_entries(
     session: Session, level: int, start: date, end: date, employee_ids: Iterable[int] | None
 ) -> list[Placed]:
     """A level's entries on days ``start``..``end`` (of the employees given), in time order."""
-    query = (
-        select(ScheduleEntry)
-        .where(ScheduleEntry.level == level)
-        .where(ScheduleEntry.day >= start)
-        .where(ScheduleEntry.day <= end)
-        .order_by(ScheduleEntry.employee_id, ScheduleEntry.start, ScheduleEntry.id)
-    )
-    if employee_ids is not None:
-        query = query.where(ScheduleEntry.employee_id.in_(list(employee_ids)))
-    return [
-        Placed(e.employee_id, e.day, e.start, e.end, e.activity_id, e.day_model_id)
-        for e in session.scalars(query)
-    ]
+    ids = None if employee_ids is None else list(employee_ids)
+    return [as_placed(e) for e in select_entries(session, level, start, end, ids)]
 
 
 def _members(session: Session, planning_unit_id: int, start: date, end: date) -> set[int]:
