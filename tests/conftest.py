@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ from jobprocessor.service import JobService, open_service
 from jobprocessor.settings import Settings
 from jobprocessor.store import create_db_engine, upgrade
 from jobprocessor.worker import Worker
+from waiting import wait_until
 
 #: Fixtures of the web tests live beside this file.
 pytest_plugins = ["web_support"]
@@ -129,18 +129,6 @@ def service(settings: Settings) -> Iterator[JobService]:
     svc = open_service(settings)
     yield svc
     svc.store.engine.dispose()
-
-
-def wait_until(predicate: Callable[[], Any], *, timeout: float = 15.0, what: str = "") -> Any:
-    """Poll a condition (a database state has no event to await) until it holds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
-        time.sleep(0.02)
 
 
 def wait_for_status(

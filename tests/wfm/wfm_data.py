@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -10,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+import waiting
 from wfm.db import read_session, write_session
 from wfm.model import (
     Activity,
@@ -190,12 +190,5 @@ def shift(number: str, day: str, start: str) -> list[tuple[str, str, str, str]]:
 
 
 def wait_until(predicate: Callable[[], Any], *, timeout: float = 30.0, what: str = "") -> Any:
-    """Poll a database state (it has no event to await) until it holds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
-        time.sleep(0.02)
+    """As tests/waiting.py's, with room for a solver on a loaded machine."""
+    return waiting.wait_until(predicate, timeout=timeout, what=what)
