@@ -23,22 +23,12 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect, sync_playwright
 
+from chromium import VIEWPORT, launch  # tests/chromium.py (scripts/screenshots sets the path)
 from jobprocessor.model import Actor, Role, Status
 from jobprocessor.service import open_service
 from jobprocessor.settings import Settings
 
 DOCS = Path(__file__).parent
-CHROMIUM = os.environ.get("JOBPROCESSOR_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-VIEWPORT = {"width": 1366, "height": 800}
 ADMIN = Actor("admin", Role.ADMIN)
 
 
@@ -119,7 +109,7 @@ def main() -> None:
                 "the long jobs to be under way",
             )
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                browser = launch(playwright)
                 context = browser.new_context(
                     viewport=VIEWPORT, locale="en-GB", timezone_id="Europe/Berlin"
                 )

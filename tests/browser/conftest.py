@@ -13,7 +13,6 @@ browser fails the tests: it is never a reason to skip them.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import socket
 import subprocess
@@ -36,23 +35,11 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from chromium import CHROMIUM, VIEWPORT, launch
 from conftest import DIAG, TESTS, cli_env, wait_for_status, wait_until
 from jobprocessor.model import Actor, Job, Role, Status
 from jobprocessor.service import JobService
 
-CHROMIUM = Path(os.environ.get("JOBPROCESSOR_TEST_CHROMIUM", "/usr/bin/chromium"))
-#: Chromium as root in a sandboxed machine with a closed network: no sandbox of its
-#: own, no GPU, and none of the background connections it would try at start.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-VIEWPORT = {"width": 1366, "height": 800}
 #: Job types the server knows besides the diagnostics (tests/apps is on its path).
 APPS = [DIAG, "console_jobs"]
 #: Playwright's auto-waiting gives up after this many milliseconds.
@@ -99,6 +86,17 @@ def running(service: JobService, job: Job) -> Job:
     return wait_for_status(service, job.id, Status.RUNNING, timeout=SETTLE)
 
 
+def counting(service: JobService) -> Job:
+    """A long count of alice's, once it has reported progress (for live updates)."""
+    job = service.submit(ALICE, "diag.count", {"n": 3000, "delay": 0.05})
+    wait_until(
+        lambda: (service.get(ADMIN, job.id).progress.done or 0) > 0,
+        timeout=SETTLE,
+        what="progress",
+    )
+    return job
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Headless Chromium, started once per test module."""
@@ -109,9 +107,7 @@ def browser() -> Iterator[Browser]:
             "JOBPROCESSOR_TEST_CHROMIUM to a Chromium binary"
         )
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+        chromium = launch(playwright)
         yield chromium
         chromium.close()
 

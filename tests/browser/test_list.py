@@ -10,8 +10,8 @@ from browser.conftest import (
     ADMIN,
     ALICE,
     BOB,
-    SETTLE,
     Browsing,
+    counting,
     finished,
     lines,
     running,
@@ -166,14 +166,9 @@ def test_a_user_sees_only_their_own_jobs_and_no_user_filter(browsing: Browsing) 
 
 def test_live_updates_move_the_progress_bar(browsing: Browsing) -> None:
     service = browsing.console.service
-    job = service.submit(ALICE, "diag.count", {"n": 3000, "delay": 0.05})
+    job = counting(service)
     page = browsing.page
     browsing.sign_in("admin")
-    wait_until(
-        lambda: (service.get(ADMIN, job.id).progress.done or 0) > 0,
-        timeout=SETTLE,
-        what="progress",
-    )
     page.reload()
     bar = browsing.row(job.id).locator("progress")
     shown = bar.get_attribute("value")

@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from browser.conftest import ADMIN, ALICE, SETTLE, Browsing, finished, lines, running, sqlite_only
+from browser.conftest import (
+    ADMIN,
+    ALICE,
+    SETTLE,
+    Browsing,
+    counting,
+    finished,
+    lines,
+    running,
+    sqlite_only,
+)
 from conftest import wait_for_status, wait_until
 from jobprocessor.errors import NotFound
 from jobprocessor.model import Status
@@ -174,14 +184,9 @@ def test_actions_on_the_report_page(browsing: Browsing) -> None:
 @sqlite_only
 def test_live_updates_on_the_report_page(browsing: Browsing) -> None:
     service = browsing.console.service
-    job = service.submit(ALICE, "diag.count", {"n": 3000, "delay": 0.05})
+    job = counting(service)
     page = browsing.page
     browsing.sign_in("admin")
-    wait_until(
-        lambda: (service.get(ADMIN, job.id).progress.done or 0) > 0,
-        timeout=SETTLE,
-        what="progress",
-    )
     browsing.goto(f"/jobs/{job.id}")
     bar = page.locator(".progress.big progress")
     expect(bar).to_be_visible()
