@@ -280,12 +280,11 @@ def _required_and_scheduled(
     first: int,
     last: int,
 ) -> list[CoverageRow]:
-    cells = [_cell(info, at_minute(day, m), needs, have) for m in range(first, last, INTERVAL)]
-    summary = _day_row(info, day, needs, have, first, last).summary
-    wanted = [Cell(c.required, c.required or 0.0, c.title) for c in cells]
+    day_row = _day_row(info, day, needs, have, first, last)
+    wanted = [Cell(c.required, c.required or 0.0, c.title) for c in day_row.cells]
     return [
         CoverageRow("Required", wanted, "", "required"),
-        CoverageRow("Scheduled", cells, summary),
+        CoverageRow("Scheduled", day_row.cells, day_row.summary),
     ]
 
 
