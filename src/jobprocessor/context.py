@@ -22,6 +22,7 @@ MAX_ARTIFACT_NAME = 255
 _FORBIDDEN_NAME_CHARS = set('/\\\x00:*?"<>|')
 
 logger = logging.getLogger(__name__)
+_MESSAGE_ONLY = logging.Formatter("%(message)s")
 
 
 class JobCanceled(Exception):
@@ -47,10 +48,12 @@ class JobContext:
         self._lock = threading.Lock()
         self._pending_progress: Message | None = None
         self._last_progress = 0.0
-        self.log = logging.getLogger(f"jobprocessor.job.{job_id}")
-        self.log.setLevel(logging.INFO)
+        # A logger of its own, outside logging's registry: a registered one per job
+        # would stay in a warm process for good, and setLevel walks every
+        # registered logger, so each job started slower than the one before.
+        self.log = logging.Logger(f"jobprocessor.job.{job_id}", logging.INFO)
         self.log.propagate = False
-        self.log.handlers = [_ReportHandler(send)]
+        self.log.addHandler(_ReportHandler(send))
 
     @property
     def canceled(self) -> bool:
@@ -141,7 +144,7 @@ class _ReportHandler(logging.Handler):
     def __init__(self, send: Send) -> None:
         super().__init__(level=logging.INFO)
         self._send_message = send
-        self.setFormatter(logging.Formatter("%(message)s"))
+        self.setFormatter(_MESSAGE_ONLY)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
