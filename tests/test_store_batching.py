@@ -6,10 +6,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from conftest import ADMIN, wait_until
 from jobprocessor.model import Status
 from jobprocessor.service import JobService
+from jobprocessor.store import pg_round
 from jobprocessor.store.jobs import ANALYZE_AFTER_BULK, Outcome
 
 
@@ -46,15 +48,27 @@ def test_an_outcome_for_a_job_no_longer_held_is_refused(service: JobService) -> 
     assert service.get(ADMIN, job.id).status is Status.RUNNING
 
 
-def test_a_failed_claim_keeps_the_outcomes(service: JobService) -> None:
+def test_a_failed_claim_keeps_the_outcomes(
+    service: JobService, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A lock race makes the claim raise IntegrityError: it claims nothing, outcomes stay."""
     store = service.store
     job, waiting = service.submit_many(ADMIN, "diag.noop", [{}, {}])
     store.claim("w1", ["diag.noop"], 1)
-    # Stand-in for the claim losing a race on the held-lock index: any IntegrityError.
+    # Stand-ins for the claim losing a race on the held-lock index: any IntegrityError.
     store.__dict__["_claim_statement"] = text(
         "UPDATE jobprocessor_jobs SET type = NULL WHERE id = :claim_limit"
     )
+    real_round = pg_round.run_round
+
+    def losing_round(
+        connection: Any, worker: str, outcomes: Any, types: Any, limit: int, now: Any
+    ) -> Any:
+        if limit:
+            raise IntegrityError("claim", {}, Exception("lost a lock race"))
+        return real_round(connection, worker, outcomes, types, limit, now)
+
+    monkeypatch.setattr(pg_round, "run_round", losing_round)
     held, claimed = store.finish_and_claim(
         "w1", [(job.id, Outcome(Status.FAILED))], ["diag.noop"], waiting.id
     )

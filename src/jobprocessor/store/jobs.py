@@ -52,6 +52,7 @@ from jobprocessor.model import (
     TimelineEvent,
     utcnow,
 )
+from jobprocessor.store import pg_round
 from jobprocessor.store.engine import reading
 from jobprocessor.store.tables import (
     UTCDateTime,
@@ -130,6 +131,7 @@ class JobStore:
         self.engine = engine
         self.is_postgres = engine.dialect.name == "postgresql"
         self._queued_since_analyze = 0
+        self._rounds: pg_round.RoundConnection | None = None
 
     # -- transactions -------------------------------------------------------
 
@@ -474,6 +476,7 @@ class JobStore:
         if the claim loses a lock race (an IntegrityError, which ends the whole
         transaction), the outcomes are written again alone and nothing is claimed
         this round (a savepoint would cost two round trips on every call).
+        On PostgreSQL the transaction is one statement (``pg_round``): one round trip.
         """
         now = utcnow()
         claim = bool(types) and limit > 0
@@ -507,6 +510,11 @@ class JobStore:
         now: datetime,
         parameters: dict[str, Any],
     ) -> tuple[builtins.list[bool], builtins.list[Row[Any]]]:
+        if self.is_postgres:
+            if self._rounds is not None:
+                return self._rounds.run(worker_id, outcomes, types, limit, now)
+            with self._autocommit.connect() as connection:
+                return pg_round.run_round(connection, worker_id, outcomes, types, limit, now)
         claim = bool(types) and limit > 0
         rows: builtins.list[Row[Any]] = []
         with self.writing() as connection:
@@ -521,6 +529,25 @@ class JobStore:
             if events:
                 connection.execute(insert(job_events), events)
         return flags, rows
+
+    @functools.cached_property
+    def _autocommit(self) -> Engine:
+        """The engine without transactions: for statements that are a transaction alone."""
+        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    def keep_round_connection(self) -> None:
+        """Give ``finish_and_claim`` a connection of its own (a worker's claim loop).
+
+        PostgreSQL only (SQLite has no round trips to save); ``close()`` ends it.
+        """
+        if self.is_postgres and self._rounds is None:
+            self._rounds = pg_round.RoundConnection(self.engine)
+
+    def close(self) -> None:
+        """Return the kept round connection, if any (the engine stays usable)."""
+        if self._rounds is not None:
+            self._rounds.close()
+            self._rounds = None
 
     @functools.cached_property
     def _succeed_statement(self) -> Update:

@@ -68,6 +68,7 @@ class Worker:
             settings.database_url, pool_size=concurrency + 3, pre_ping=False
         )
         self.store = JobStore(self.engine)
+        self.store.keep_round_connection()
         self.slots: list[Slot] = []
         self._wake = threading.Event()
         self._control_wake = threading.Event()
@@ -131,6 +132,7 @@ class Worker:
             for thread in threads:
                 thread.join(timeout=5)
             self._retry_briefly(lambda: self.store.unregister_worker(self.id))
+            self.store.close()
             self.engine.dispose()
             logger.info("worker %s stopped", self.id)
 
@@ -163,6 +165,10 @@ class Worker:
                 slot.assign(job)
             if (jobs and len(jobs) == want) or self._has_outcomes():
                 continue  # there may be more; claim again once a slot frees
+            if len(jobs) < want and any(job.lock_key for job, _ in outcomes):
+                # A lock freed in this round: on PostgreSQL the round's claim could
+                # not see it yet (one statement, one snapshot). Claim again now.
+                continue
             self._wake.wait(self.settings.poll_interval)
 
     def _round(self, outcomes: list[tuple[Job, Outcome]], types: list[str], want: int) -> list[Job]:
