@@ -411,7 +411,8 @@ def test_ten_thousand_tiny_jobs_each_run_exactly_once(
     service: JobService, spawn_worker, database_url: str, record_property
 ) -> None:
     total = 10_000
-    workers = [spawn_worker(concurrency=2) for _ in range(3)]
+    # One worker claims on two lanes at once (PostgreSQL; SQLite always uses one).
+    workers = [spawn_worker(concurrency=2, claim_lanes=lanes) for lanes in (1, 1, 2)]
     worker_ids = {worker_id_of(service, w.pid) for w in workers}
 
     began = time.monotonic()
@@ -545,7 +546,7 @@ def test_cancel_racing_the_finish_leaves_one_consistent_final_state(
 
 def test_jobs_with_one_lock_value_never_overlap(service: JobService, start_worker) -> None:
     start_worker(concurrency=2)
-    start_worker(concurrency=2)
+    start_worker(concurrency=2, claim_lanes=2)
     keys = ["a", "b", "a", "b", "a", "b", "a"]
     submitted = [service.submit(ADMIN, "diag.locked", {"key": k, "seconds": 0.4}) for k in keys]
 

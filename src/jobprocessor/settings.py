@@ -71,6 +71,15 @@ class Settings(BaseSettings):
     claim_batch_size: int = Field(
         default=32, gt=0, description="Most jobs a worker claims in one round trip."
     )
+    claim_lanes: int = Field(
+        default=1,
+        gt=0,
+        description="PostgreSQL: rounds (outcomes written, jobs claimed) a worker keeps in "
+        "flight at once, each on a connection of its own; at most one per slot. Two lanes "
+        "help a worker of few slots running very short jobs, on a machine with cores to "
+        "spare; on a busy one they split batches and cost more than they save. "
+        "SQLite writes one at a time and always uses one.",
+    )
     session_hours: float = Field(
         default=12.0, gt=0, description="Hours a console sign-in stays valid."
     )

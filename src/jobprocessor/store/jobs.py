@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import functools
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -131,7 +132,10 @@ class JobStore:
         self.engine = engine
         self.is_postgres = engine.dialect.name == "postgresql"
         self._queued_since_analyze = 0
-        self._rounds: pg_round.RoundConnection | None = None
+        #: The round connection kept by the calling thread (``keep_round_connection``).
+        self._kept_round = threading.local()
+        self._all_rounds: builtins.list[pg_round.RoundConnection] = []
+        self._all_rounds_lock = threading.Lock()
 
     # -- transactions -------------------------------------------------------
 
@@ -511,8 +515,9 @@ class JobStore:
         parameters: dict[str, Any],
     ) -> tuple[builtins.list[bool], builtins.list[Row[Any]]]:
         if self.is_postgres:
-            if self._rounds is not None:
-                return self._rounds.run(worker_id, outcomes, types, limit, now)
+            rounds: pg_round.RoundConnection | None = getattr(self._kept_round, "rounds", None)
+            if rounds is not None:
+                return rounds.run(worker_id, outcomes, types, limit, now)
             with self._autocommit.connect() as connection:
                 return pg_round.run_round(connection, worker_id, outcomes, types, limit, now)
         claim = bool(types) and limit > 0
@@ -536,18 +541,23 @@ class JobStore:
         return self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def keep_round_connection(self) -> None:
-        """Give ``finish_and_claim`` a connection of its own (a worker's claim loop).
+        """Give the calling thread's ``finish_and_claim`` a connection of its own.
 
-        PostgreSQL only (SQLite has no round trips to save); ``close()`` ends it.
+        For a worker's claim lanes, each a thread with rounds of its own.
+        PostgreSQL only (SQLite has no round trips to save); ``close()`` ends them all.
         """
-        if self.is_postgres and self._rounds is None:
-            self._rounds = pg_round.RoundConnection(self.engine)
+        if self.is_postgres and getattr(self._kept_round, "rounds", None) is None:
+            rounds = pg_round.RoundConnection(self.engine)
+            self._kept_round.rounds = rounds
+            with self._all_rounds_lock:
+                self._all_rounds.append(rounds)
 
     def close(self) -> None:
-        """Return the kept round connection, if any (the engine stays usable)."""
-        if self._rounds is not None:
-            self._rounds.close()
-            self._rounds = None
+        """Close every kept round connection (the engine stays usable)."""
+        with self._all_rounds_lock:
+            kept, self._all_rounds = self._all_rounds, []
+        for rounds in kept:
+            rounds.close()
 
     @functools.cached_property
     def _succeed_statement(self) -> Update:

@@ -67,7 +67,7 @@ class Slot:
         apps: list[str],
         on_free: Callable[[Slot], None],
         retry: Retry,
-        report: Callable[[Job, Outcome], None],
+        report: Callable[[Slot, Job, Outcome], None],
         environment: dict[str, str] | None = None,
     ) -> None:
         self.index = index
@@ -240,7 +240,7 @@ class Slot:
         database outages). A worker that dies in between leaves the job running
         in the database, to be rescued like any job of a lost worker.
         """
-        self._report(job, outcome)
+        self._report(self, job, outcome)
 
     # -- the process ----------------------------------------------------------
 

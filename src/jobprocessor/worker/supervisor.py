@@ -1,8 +1,12 @@
 """The worker: claims jobs and runs each in a slot of its warm process pool.
 
 Threads, each with one job:
-- the claim loop (the caller's thread): claims as many jobs as slots are free,
-  woken by a free slot, by PostgreSQL NOTIFY, or by the poll interval;
+- the claim loop (the caller's thread): writes finished jobs' outcomes and claims
+  as many jobs as slots are free, woken by a free slot, by PostgreSQL NOTIFY, or
+  by the poll interval; on PostgreSQL with several slots, more claim lanes (up to
+  ``claim_lanes``) write outcomes and claim at the same time, each on its own
+  connection, so that one round's wait for the database does not hold up the
+  slots that freed meanwhile;
 - the control loop: heartbeats, cancel requests (every ``cancel_poll_interval``,
   or at once on PostgreSQL), rescue of jobs whose worker was lost, retention;
 - on PostgreSQL, a LISTEN loop that turns notifications into wake-ups;
@@ -68,9 +72,9 @@ class Worker:
             settings.database_url, pool_size=concurrency + 3, pre_ping=False
         )
         self.store = JobStore(self.engine)
-        self.store.keep_round_connection()
+        self.lanes = min(concurrency, settings.claim_lanes) if self.store.is_postgres else 1
         self.slots: list[Slot] = []
-        self._wake = threading.Event()
+        self._wake = _WakeUps(self.lanes)
         self._control_wake = threading.Event()
         self._stopping = threading.Event()
         self._stop_now = threading.Event()
@@ -78,6 +82,11 @@ class Worker:
         self.ready = threading.Event()
         #: Outcomes of finished jobs, written with the next claim (one transaction).
         self._outcomes: list[tuple[Job, Outcome]] = []
+        #: Job id -> slot index, for every outcome not yet written: that slot gets no
+        #: new job before the round that writes the outcome.
+        self._unsettled: dict[int, int] = {}
+        #: Slots a lane is claiming for: no other lane may claim for them too.
+        self._reserved: set[int] = set()
         self._outcomes_lock = threading.Lock()
 
     # -- lifecycle ------------------------------------------------------------
@@ -121,8 +130,16 @@ class Worker:
             ", ".join(self.types.names()) or "none",
         )
         self.ready.set()
+        lanes = [
+            threading.Thread(target=self._claim_loop, args=(lane,), name=f"claim-{lane}")
+            for lane in range(1, self.lanes)
+        ]
         try:
-            self._claim_loop()
+            for lane_thread in lanes:
+                lane_thread.start()
+            self._claim_loop(0)
+            for lane_thread in lanes:
+                lane_thread.join()
             self._drain()
         finally:
             self._stopped.set()
@@ -150,26 +167,70 @@ class Worker:
 
     # -- claiming -------------------------------------------------------------
 
-    def _claim_loop(self) -> None:
+    def _claim_loop(self, lane: int) -> None:
+        """One claim lane. Lane 0 also polls an idle queue; the others act on
+        outcomes only, so an empty queue is asked once per poll interval, not once
+        per lane."""
+        self.store.keep_round_connection()
         types = self.types.names()
+        wake = self._wake[lane]
         while not self._stopping.is_set():
             # Cleared before looking, so a slot freed meanwhile wakes the wait below.
-            self._wake.clear()
-            outcomes = self._take_outcomes()
-            free = [slot for slot in self.slots if slot.idle]
-            want = min(len(free), self.settings.claim_batch_size) if types else 0
+            wake.clear()
+            outcomes, free = self._begin_round(claim=bool(types), lane=lane)
+            if not outcomes and not free:
+                wake.wait(self.settings.poll_interval)
+                continue
             jobs: list[Job] = []
-            if outcomes or want:
-                jobs = self._guard(functools.partial(self._round, outcomes, types, want)) or []
-            for job, slot in zip(jobs, free, strict=False):
-                slot.assign(job)
-            if (jobs and len(jobs) == want) or self._has_outcomes():
+            try:
+                round_ = functools.partial(self._round, outcomes, types, len(free))
+                jobs = self._guard(round_) or []
+                for job, slot in zip(jobs, free, strict=False):
+                    slot.assign(job)
+            finally:
+                self._end_round(outcomes, free)
+            if (jobs and len(jobs) == len(free)) or self._has_outcomes():
                 continue  # there may be more; claim again once a slot frees
-            if len(jobs) < want and any(job.lock_key for job, _ in outcomes):
+            if len(jobs) < len(free) and any(job.lock_key for job, _ in outcomes):
                 # A lock freed in this round: on PostgreSQL the round's claim could
                 # not see it yet (one statement, one snapshot). Claim again now.
                 continue
-            self._wake.wait(self.settings.poll_interval)
+            wake.wait(self.settings.poll_interval)
+
+    def _begin_round(
+        self, *, claim: bool, lane: int
+    ) -> tuple[list[tuple[Job, Outcome]], list[Slot]]:
+        """Take the waiting outcomes and reserve the free slots to claim for.
+
+        A slot whose last outcome another lane is still writing is not free: a slot
+        never runs a new job before its previous outcome is durable. Lanes other
+        than the first claim only alongside outcomes, so an idle queue is asked
+        once per poll interval, not once per lane.
+        """
+        with self._outcomes_lock:
+            outcomes, self._outcomes = self._outcomes, []
+            if not claim or (lane and not outcomes):
+                return outcomes, []
+            taken = {job.id for job, _ in outcomes}
+            elsewhere = {i for job_id, i in self._unsettled.items() if job_id not in taken}
+            free = [
+                slot
+                for slot in self.slots
+                if slot.idle and slot.index not in self._reserved and slot.index not in elsewhere
+            ][: self.settings.claim_batch_size]
+            self._reserved.update(slot.index for slot in free)
+        return outcomes, free
+
+    def _end_round(self, outcomes: list[tuple[Job, Outcome]], free: list[Slot]) -> None:
+        """Release the round's slots; its outcomes are settled unless put back to retry."""
+        with self._outcomes_lock:
+            self._reserved.difference_update(slot.index for slot in free)
+            retrying = {job.id for job, _ in self._outcomes}
+            settled = [job.id for job, _ in outcomes if job.id not in retrying]
+            for job_id in settled:
+                self._unsettled.pop(job_id, None)
+        if settled and self.lanes > 1:
+            self._wake.set()  # a slot held back for these outcomes may be free now
 
     def _round(self, outcomes: list[tuple[Job, Outcome]], types: list[str], want: int) -> list[Job]:
         """Write finished jobs' outcomes and claim for the free slots: one transaction.
@@ -216,10 +277,11 @@ class Worker:
         with self._outcomes_lock:
             self._outcomes[:0] = outcomes
 
-    def _report(self, job: Job, outcome: Outcome) -> None:
-        """A slot's job ended: queue its outcome for the claim loop's next round."""
+    def _report(self, slot: Slot, job: Job, outcome: Outcome) -> None:
+        """A slot's job ended: queue its outcome for a claim lane's next round."""
         with self._outcomes_lock:
             self._outcomes.append((job, outcome))
+            self._unsettled[job.id] = slot.index
         self._wake.set()
 
     def _take_outcomes(self) -> list[tuple[Job, Outcome]]:
@@ -261,8 +323,8 @@ class Worker:
             self._guard(self._write_outcomes)
             if all(slot.idle for slot in self.slots):
                 return
-            self._wake.wait(0.1)
-            self._wake.clear()
+            self._wake[0].wait(0.1)
+            self._wake[0].clear()
         for slot in self.slots:
             job = slot.job
             if job is None:
@@ -272,8 +334,8 @@ class Worker:
             slot.request_cancel(job.id, SHUTDOWN_REASON)
         while not all(slot.idle for slot in self.slots):
             self._guard(self._write_outcomes)
-            self._wake.wait(0.1)
-            self._wake.clear()
+            self._wake[0].wait(0.1)
+            self._wake[0].clear()
 
     # -- control: heartbeat, cancels, rescue, retention -----------------------
 
@@ -402,6 +464,21 @@ class Worker:
             logger.warning("database error (%s); will try again", error.orig)
             self._stopped.wait(0.5)
             return None
+
+
+class _WakeUps:
+    """One wake-up event per claim lane, all set together: a lane that clears its
+    own before looking for work cannot swallow another lane's wake-up."""
+
+    def __init__(self, lanes: int) -> None:
+        self._events = [threading.Event() for _ in range(lanes)]
+
+    def __getitem__(self, lane: int) -> threading.Event:
+        return self._events[lane]
+
+    def set(self) -> None:
+        for event in self._events:
+            event.set()
 
 
 def _is_transient(error: DBAPIError) -> bool:
