@@ -17,6 +17,7 @@ from jobprocessor.errors import Conflict, InvalidInput, NotFound, WaitTimeout
 from jobprocessor.model import Actor, Job, ReportEntry, Role, Status, StatusGroup, utcnow
 from jobprocessor.registry import job
 from jobprocessor.service import JobService, ListFilter
+from jobprocessor.store import listing
 from jobprocessor.store.tables import job_artifacts, job_entries, job_events, jobs
 
 
@@ -443,12 +444,52 @@ def _ids(mixed: dict[str, int], *names: str) -> list[int]:
         ({"q": "nothing like this"}, []),
     ],
 )
+@pytest.mark.parametrize("title_window", [listing.TITLE_WINDOW, 1], ids=["window", "index"])
 def test_list_filters(
-    service: JobService, mixed_jobs: dict[str, int], filters: dict[str, Any], expected: list[str]
+    service: JobService,
+    mixed_jobs: dict[str, int],
+    filters: dict[str, Any],
+    expected: list[str],
+    title_window: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # With a window of one job, a title search finds all but the newest through
+    # the title index (pg_trgm or FTS5): both paths must give the same page.
+    monkeypatch.setattr(listing, "TITLE_WINDOW", title_window)
     page = service.list(ADMIN, ListFilter(**filters))
     assert [j.id for j in page.items] == _ids(mixed_jobs, *expected)
     assert page.next_cursor is None
+
+
+def test_title_search_pages_through_the_index_and_forgets_deleted_jobs(
+    service: JobService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small pages and a window of two jobs: most of every page comes from the index."""
+    monkeypatch.setattr(listing, "TITLE_WINDOW", 2)
+    with service.store.reading() as connection:
+        assert listing.has_title_index(connection), "migration 0003 built no title index"
+    reports = [
+        service.submit(ALICE, "test_service.report", {"month": month}).id for month in range(1, 13)
+    ]
+    for _ in range(3):
+        service.submit(ALICE, "diag.noop", {})
+
+    def pages(q: str, limit: int) -> list[int]:
+        seen: list[int] = []
+        cursor: str | None = None
+        while True:
+            page = service.list(ADMIN, ListFilter(q=q, limit=limit, cursor=cursor))
+            seen += [j.id for j in page.items]
+            if page.next_cursor is None:
+                return seen
+            cursor = page.next_cursor
+
+    newest_first = sorted(reports, reverse=True)
+    assert pages("monthly REPORT", 5) == newest_first
+    assert pages("report 1", 2) == [reports[11], reports[10], reports[9], reports[0]]
+    gone = set_state(service, reports[5], Status.SUCCEEDED).id
+    service.delete(ADMIN, gone)
+    assert pages("monthly report", 5) == [i for i in newest_first if i != gone]
 
 
 def test_list_filters_for_a_plain_user(service: JobService, mixed_jobs: dict[str, int]) -> None:

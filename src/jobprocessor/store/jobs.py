@@ -35,7 +35,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    union_all,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -53,7 +52,7 @@ from jobprocessor.model import (
     TimelineEvent,
     utcnow,
 )
-from jobprocessor.store import pg_round
+from jobprocessor.store import listing, pg_round
 from jobprocessor.store.engine import reading
 from jobprocessor.store.tables import (
     UTCDateTime,
@@ -132,6 +131,8 @@ class JobStore:
         self.engine = engine
         self.is_postgres = engine.dialect.name == "postgresql"
         self._queued_since_analyze = 0
+        #: Whether migration 0003 built the title index; looked up on the first list.
+        self._title_index: bool | None = None
         #: The round connection kept by the calling thread (``keep_round_connection``).
         self._kept_round = threading.local()
         self._all_rounds: builtins.list[pg_round.RoundConnection] = []
@@ -240,45 +241,12 @@ class JobStore:
         return row_to_job(row) if row else None
 
     def list(self, query: JobQuery) -> builtins.list[Job]:
-        """Newest first; ``before_id`` continues after the previous page.
-
-        A status group of several statuses is read as one newest-first slice per
-        status, merged: each slice walks its own (status, id) index, so the page
-        costs the same whether the group's jobs are common or rare among the newest
-        (one ``status IN (…)`` scan would visit every row of the other statuses).
-        """
-        conditions = []
-        if query.submitted_by is not None:
-            conditions.append(jobs.c.submitted_by == query.submitted_by)
-        if query.type is not None:
-            conditions.append(jobs.c.type == query.type)
-        if query.category is not None:
-            conditions.append(jobs.c.category == query.category)
-        if query.text:
-            pattern = "%" + query.text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
-            conditions.append(func.lower(jobs.c.title).like(pattern.lower() + "%", escape="\\"))
-        if query.before_id is not None:
-            conditions.append(jobs.c.id < query.before_id)
-        statuses = sorted(s.value for s in query.statuses or ())
-        if 1 < len(statuses) < len(Status):
-            slices = [
-                select(jobs)
-                .where(jobs.c.status == status, *conditions)
-                .order_by(jobs.c.id.desc())
-                .limit(query.limit)
-                .subquery()
-                for status in statuses
-            ]
-            merged = union_all(*(select(part) for part in slices)).subquery()
-            statement = select(merged).order_by(merged.c.id.desc()).limit(query.limit)
-        else:
-            if len(statuses) == 1:
-                conditions.append(jobs.c.status == statuses[0])
-            statement = (
-                select(jobs).where(*conditions).order_by(jobs.c.id.desc()).limit(query.limit)
-            )
+        """Newest first; ``before_id`` continues after the previous page (``listing``)."""
         with self.reading() as connection:
-            return [row_to_job(row) for row in connection.execute(statement)]
+            if self._title_index is None:
+                self._title_index = listing.has_title_index(connection)
+            rows = listing.list_rows(connection, query, title_index=self._title_index)
+        return [row_to_job(row) for row in rows]
 
     def restarts_of(self, job_id: int) -> builtins.list[int]:
         with self.reading() as connection:

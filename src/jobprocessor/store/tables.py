@@ -128,6 +128,12 @@ jobs = Table(
     ),
 )
 
+#: The title search's index, built by migration 0003 outside these tables: a
+#: trigram GIN index on PostgreSQL (an expression index with pg_trgm's operator
+#: class), an FTS5 table kept by triggers on SQLite. See ``store/listing.py``.
+TITLE_INDEX_PG = "ix_jobprocessor_jobs_title_trgm"
+TITLE_INDEX_SQLITE = "jobprocessor_jobs_title"
+
 job_entries = Table(
     "jobprocessor_job_entries",
     metadata,
