@@ -11,3 +11,21 @@ def test_a_job_runs_to_success(service: JobService, start_worker) -> None:
     done = wait_for_status(service, job.id, Status.SUCCEEDED, Status.FAILED)
     assert done.status is Status.SUCCEEDED
     assert done.result == {"counted": 3}
+
+
+def test_an_idle_worker_starts_a_new_job_without_waiting_for_its_poll(
+    service: JobService, start_worker
+) -> None:
+    """Woken by NOTIFY on PostgreSQL and by the commit watch on SQLite: a poll interval
+    of ten minutes never comes into it."""
+    start_worker(concurrency=1, poll_interval=600)
+    first = service.submit(ADMIN, "diag.noop", {})
+    assert (
+        wait_for_status(service, first.id, Status.SUCCEEDED, Status.FAILED, timeout=20).status
+        is Status.SUCCEEDED
+    )
+    later = service.submit(ADMIN, "diag.noop", {})
+    assert (
+        wait_for_status(service, later.id, Status.SUCCEEDED, Status.FAILED, timeout=20).status
+        is Status.SUCCEEDED
+    )

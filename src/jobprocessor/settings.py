@@ -46,7 +46,14 @@ class Settings(BaseSettings):
         default=0.2,
         gt=0,
         description="Seconds between looks for new jobs when nothing woke the worker "
-        "(PostgreSQL also wakes it with LISTEN/NOTIFY).",
+        "(PostgreSQL wakes it with LISTEN/NOTIFY, SQLite with the commit watch).",
+    )
+    commit_watch_interval: float = Field(
+        default=0.005,
+        ge=0,
+        description="SQLite: seconds between a worker's looks at whether anyone committed "
+        "(PRAGMA data_version, microseconds each), so that a submitted job starts within "
+        "milliseconds rather than at the next poll; 0 leaves only poll_interval.",
     )
     cancel_poll_interval: float = Field(
         default=0.25, gt=0, description="Seconds between a worker's looks for cancel requests."

@@ -9,7 +9,8 @@ Threads, each with one job:
   slots that freed meanwhile;
 - the control loop: heartbeats, cancel requests (every ``cancel_poll_interval``,
   or at once on PostgreSQL), rescue of jobs whose worker was lost, retention;
-- on PostgreSQL, a LISTEN loop that turns notifications into wake-ups;
+- on PostgreSQL, a LISTEN loop that turns notifications into wake-ups; on SQLite,
+  a commit watch that wakes the claim loop when anyone committed (``commit_watch``);
 - one thread per slot (see ``slot.py``).
 
 ``stop()`` drains: no new claims, running jobs get ``shutdown_timeout`` seconds,
@@ -36,6 +37,7 @@ from jobprocessor.model import Job, utcnow
 from jobprocessor.registry import Registry, load_apps, registry
 from jobprocessor.settings import Settings
 from jobprocessor.store import JobStore, create_db_engine, upgrade
+from jobprocessor.store.commit_watch import CommitWatch
 from jobprocessor.store.engine import libpq_dsn
 from jobprocessor.store.jobs import CANCEL_CHANNEL, QUEUED_CHANNEL, Outcome
 from jobprocessor.worker.slot import Slot
@@ -116,6 +118,8 @@ class Worker:
         threads = [threading.Thread(target=self._control_loop, name="control", daemon=True)]
         if self.store.is_postgres:
             threads.append(threading.Thread(target=self._listen_loop, name="listen", daemon=True))
+        elif self.settings.commit_watch_interval > 0:
+            threads.append(threading.Thread(target=self._watch_loop, name="watch", daemon=True))
         for thread in threads:
             thread.start()
         starters = [threading.Thread(target=s.start) for s in self.slots]
@@ -414,6 +418,18 @@ class Worker:
         )
 
     # -- PostgreSQL notifications ---------------------------------------------
+
+    def _watch_loop(self) -> None:
+        """SQLite: wake the claim loop soon after anyone commits (a job may be queued)."""
+        database = self.engine.url.database
+        assert database, "workers need a SQLite file"
+        watch = CommitWatch(database)
+        try:
+            while not self._stopped.wait(self.settings.commit_watch_interval):
+                if watch.changed():
+                    self._wake.set()
+        finally:
+            watch.close()
 
     def _listen_loop(self) -> None:
         pause = 0.5

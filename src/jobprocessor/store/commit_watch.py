@@ -1,0 +1,43 @@
+"""Noticing that someone committed to a SQLite database, in any process.
+
+PostgreSQL wakes an idle worker with NOTIFY the moment a job is queued. SQLite has
+nothing like it, so the worker looked for jobs every ``poll_interval`` (0.2 s), and
+a job submitted to an idle worker waited 100 ms on average before it started.
+``PRAGMA data_version`` answers on a connection of its own with a number that
+changes whenever another connection, of this process or another, has committed;
+asking costs microseconds (it reads the WAL index in shared memory, not the
+file), so a worker can ask every few milliseconds and look for jobs only when
+something changed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+class CommitWatch:
+    """``changed()`` is True once per batch of commits made since the last call."""
+
+    def __init__(self, path: str) -> None:
+        # Autocommit: a pragma must not leave a read transaction open, which would
+        # pin the WAL and hide every later commit from this connection.
+        self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._version = self._read()
+
+    def changed(self) -> bool:
+        """Whether anyone committed since the last call (True when it cannot tell)."""
+        try:
+            version = self._read()
+        except sqlite3.OperationalError:  # busy or locked for a moment: look anyway
+            return True
+        if version == self._version:
+            return False
+        self._version = version
+        return True
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def _read(self) -> int:
+        row = self._connection.execute("PRAGMA data_version").fetchone()
+        return int(row[0])
