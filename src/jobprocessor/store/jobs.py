@@ -52,7 +52,7 @@ from jobprocessor.model import (
     TimelineEvent,
     utcnow,
 )
-from jobprocessor.store import listing, pg_round
+from jobprocessor.store import listing, pg_round, pg_submit
 from jobprocessor.store.engine import reading
 from jobprocessor.store.tables import (
     UTCDateTime,
@@ -162,6 +162,7 @@ class JobStore:
 
         Rows go in as one batched ``INSERT … RETURNING`` (SQLAlchemy's insertmanyvalues),
         so a bulk submission holds SQLite's write lock for milliseconds, not seconds.
+        A single job on PostgreSQL is one statement (``pg_submit``): one round trip.
         """
         if not new_jobs:
             return []
@@ -182,6 +183,13 @@ class JobStore:
             }
             for new in new_jobs
         ]
+        if self.is_postgres and len(rows) == 1:
+            with self._autocommit.connect() as connection:
+                row = pg_submit.submit_one(
+                    connection, rows[0], by=by, now=now, channel=QUEUED_CHANNEL
+                )
+            self._note_queued(1)
+            return [row_to_job(row)]
         statement = insert(jobs).returning(*jobs.c, sort_by_parameter_order=True)
         with self.writing() as connection:
             created = [row_to_job(row) for row in connection.execute(statement, rows)]
