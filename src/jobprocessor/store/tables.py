@@ -105,9 +105,26 @@ jobs = Table(
     Index("ix_jobprocessor_jobs_status_id", "status", "id"),
     Index("ix_jobprocessor_jobs_submitted_by_status_id", "submitted_by", "status", "id"),
     Index("ix_jobprocessor_jobs_type_id", "type", "id"),
-    Index("ix_jobprocessor_jobs_restarted_from", "restarted_from"),
-    Index("ix_jobprocessor_jobs_worker_id", "worker_id"),
-    Index("ix_jobprocessor_jobs_finished_at", "finished_at"),
+    # Partial (migration 0004): a status change writes only the indexes whose
+    # predicate its row meets, and these are asked about those rows alone.
+    Index(
+        "ix_jobprocessor_jobs_restarted_from",
+        "restarted_from",
+        postgresql_where=text("restarted_from IS NOT NULL"),
+        sqlite_where=text("restarted_from IS NOT NULL"),
+    ),
+    Index(
+        "ix_jobprocessor_jobs_worker_id",
+        "worker_id",
+        postgresql_where=text("status IN ('running', 'canceling')"),
+        sqlite_where=text("status IN ('running', 'canceling')"),
+    ),
+    Index(
+        "ix_jobprocessor_jobs_finished_at",
+        "finished_at",
+        postgresql_where=text("finished_at IS NOT NULL"),
+        sqlite_where=text("finished_at IS NOT NULL"),
+    ),
     Index(
         "ix_jobprocessor_jobs_queued",
         # `status` leads although the index holds queued rows only: SQLite's planner
