@@ -60,11 +60,7 @@ SELECT created.* FROM created, pg_notify(:channel, '')
 
 def _statement() -> TextualSelect:
     binds = [bindparam(name, type_=jobs.c[name].type) for name in COLUMNS]
-    return (
-        text(SUBMIT_SQL)
-        .bindparams(*binds, bindparam("now", type_=UTCDateTime))
-        .columns(*jobs.c)
-    )
+    return text(SUBMIT_SQL).bindparams(*binds, bindparam("now", type_=UTCDateTime)).columns(*jobs.c)
 
 
 SUBMIT = _statement()

@@ -9,9 +9,12 @@ database restart delays a report but never loses it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
 import queue
 import threading
 import time
@@ -85,6 +88,14 @@ class Slot:
         self._cancel_request = threading.Event()
         self._cancel_reason = ""
         self._abandon = threading.Event()
+        # The slot's thread waits on its job's pipe; a cancel or an abandon must
+        # reach it at once, not when the wait times out (FLUSH_INTERVAL): one byte
+        # written here makes that wait return.
+        self._nudge_reader, self._nudge_writer = os.pipe()
+        os.set_blocking(self._nudge_reader, False)
+        os.set_blocking(self._nudge_writer, False)
+        self._nudge_lock = threading.Lock()
+        self._nudge_open = True
         self.job: Job | None = None
         self._thread = threading.Thread(target=self._loop, name=f"slot-{index}", daemon=True)
 
@@ -114,10 +125,18 @@ class Slot:
         if job is not None and job.id == job_id and not self._cancel_request.is_set():
             self._cancel_reason = reason
             self._cancel_request.set()
+            self._nudge()
 
     def abandon(self) -> None:
         """Stop the job without recording anything (another worker took it over)."""
         self._abandon.set()
+        self._nudge()
+
+    def _nudge(self) -> None:
+        with self._nudge_lock:
+            if self._nudge_open:
+                with contextlib.suppress(BlockingIOError):  # a byte already waits: enough
+                    os.write(self._nudge_writer, b"!")
 
     def stop(self) -> None:
         """End the slot's thread and process once it is idle."""
@@ -138,6 +157,10 @@ class Slot:
                 self.job = None
                 self._on_free(self)
         self._exit_process()
+        with self._nudge_lock:
+            self._nudge_open = False
+            os.close(self._nudge_reader)
+            os.close(self._nudge_writer)
 
     def _execute(self, job: Job) -> None:
         if self._process is None or not self._process.is_alive():
@@ -210,9 +233,16 @@ class Slot:
                 last_flush = time.monotonic()
 
     def _receive(self, connection: Connection, timeout: float) -> Any:
+        """The job's next message, or None after ``timeout`` or a nudge."""
         try:
-            if connection.poll(timeout):
+            ready = multiprocessing.connection.wait([connection, self._nudge_reader], timeout)
+            if self._nudge_reader in ready:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self._nudge_reader, 64)
+            if connection in ready:
                 return connection.recv()
+            if ready:
+                return None  # nudged: the caller looks at its flags again
         except (EOFError, OSError):
             return _DIED
         if self._process is not None and not self._process.is_alive():

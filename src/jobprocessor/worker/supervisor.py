@@ -49,6 +49,8 @@ T = TypeVar("T")
 SHUTDOWN_REASON = "worker shutdown"
 SHUTDOWN_ACTOR = "system:shutdown"
 _RETRY_PAUSE_MAX = 5.0
+#: SQLite: the commit watch wakes the control loop (cancel requests) at most this often.
+CONTROL_WAKE_INTERVAL = 0.05
 
 
 class Worker:
@@ -424,10 +426,18 @@ class Worker:
         database = self.engine.url.database
         assert database, "workers need a SQLite file"
         watch = CommitWatch(database)
+        control_pending, control_woken = False, 0.0
         try:
             while not self._stopped.wait(self.settings.commit_watch_interval):
                 if watch.changed():
                     self._wake.set()
+                    control_pending = True
+                # The control loop looks for cancel requests: soon after a commit,
+                # but not after every one of a busy worker's commits.
+                now = time.monotonic()
+                if control_pending and now - control_woken >= CONTROL_WAKE_INTERVAL:
+                    self._control_wake.set()
+                    control_pending, control_woken = False, now
         finally:
             watch.close()
 
