@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import queue
 import signal
 import threading
@@ -24,6 +25,17 @@ from jobprocessor.registry import load_apps, registry
 logger = logging.getLogger(__name__)
 
 
+def send_message(connection: Connection, message: Message) -> None:
+    """Send plain data on a pipe: ``Connection.send`` without its cost.
+
+    ``Connection.send`` builds a ``ForkingPickler`` for every message, copying its
+    table of reducers (for sockets, connections and the like, which these messages
+    never hold): with the pickling, a fifth of a slot thread's time per job. The
+    other end's ``recv()`` reads this as it reads what ``send`` wrote.
+    """
+    connection.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+
+
 class _Channel:
     """The child's end of the pipe: sends from any thread, one at a time."""
 
@@ -33,7 +45,7 @@ class _Channel:
 
     def send(self, message: Message) -> None:
         with self._lock:
-            self._connection.send(message)
+            send_message(self._connection, message)
 
 
 def main(connection: Connection, apps: list[str], environment: dict[str, str]) -> None:

@@ -171,7 +171,7 @@ class Slot:
                 job, Outcome(Status.FAILED, error=JobError("WorkerError", "no job process"))
             )
             return
-        connection.send(("run", job.id, job.type, job.params, job.submitted_by))
+        child.send_message(connection, ("run", job.id, job.type, job.params, job.submitted_by))
         progress: Progress | None = None
         entries: list[ReportEntry] = []
         last_flush = time.monotonic()
@@ -331,7 +331,7 @@ class Slot:
     def _send_quietly(self, message: tuple[Any, ...]) -> None:
         try:
             if self._connection is not None:
-                self._connection.send(message)
+                child.send_message(self._connection, message)
         except (OSError, ValueError):
             pass
 
