@@ -162,9 +162,10 @@ class JobStore:
     def insert(self, new_jobs: Sequence[NewJob], *, by: str) -> builtins.list[Job]:
         """Store jobs as ``queued`` with their timeline's first event, in one transaction.
 
-        Rows go in as one batched ``INSERT … RETURNING`` (SQLAlchemy's insertmanyvalues),
-        so a bulk submission holds SQLite's write lock for milliseconds, not seconds.
-        A single job on PostgreSQL is one statement (``pg_submit``): one round trip.
+        On SQLite rows go in as one batched ``INSERT … RETURNING`` (SQLAlchemy's
+        insertmanyvalues), so a bulk submission holds the write lock for
+        milliseconds, not seconds. On PostgreSQL any submission is one statement
+        (``pg_submit``): one round trip.
         """
         if not new_jobs:
             return []
@@ -185,13 +186,11 @@ class JobStore:
             }
             for new in new_jobs
         ]
-        if self.is_postgres and len(rows) == 1:
+        if self.is_postgres:
             with self._autocommit.connect() as connection:
-                row = pg_submit.submit_one(
-                    connection, rows[0], by=by, now=now, channel=QUEUED_CHANNEL
-                )
-            self._note_queued(1)
-            return [row_to_job(row)]
+                stored = pg_submit.submit(connection, rows, by=by, now=now, channel=QUEUED_CHANNEL)
+            self._note_queued(len(stored))
+            return [row_to_job(row) for row in stored]
         statement = insert(jobs).returning(*jobs.c, sort_by_parameter_order=True)
         with self.writing() as connection:
             created = [row_to_job(row) for row in connection.execute(statement, rows)]
@@ -201,10 +200,7 @@ class JobStore:
                 for job in created
                 if job.restarted_from is not None
             ]
-            connection.execute(insert(job_events), events)
-            self._notify(connection, QUEUED_CHANNEL)
-        if self.is_postgres:
-            self._note_queued(len(created))
+            connection.execute(_INSERT_EVENTS, events)
         return created
 
     def _note_queued(self, count: int) -> None:
