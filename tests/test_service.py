@@ -115,6 +115,21 @@ def test_submit_many_is_all_or_nothing(service: JobService) -> None:
     assert count_rows(service, jobs) == 2
 
 
+def test_submit_many_keeps_the_order_given_with_one_submitted_event_each(
+    service: JobService,
+) -> None:
+    created = service.submit_many(ALICE, "diag.count", [{"n": n} for n in range(300)])
+    assert [j.params["n"] for j in created] == list(range(300))
+    assert [j.id for j in created] == sorted(j.id for j in created)
+    stored = {j.id: j for j in service.list(ADMIN, ListFilter(limit=500)).items}
+    assert all(stored[j.id].params == j.params and j.status is Status.QUEUED for j in created)
+    with service.store.reading() as connection:
+        events = connection.execute(
+            select(job_events.c.job_id, job_events.c.event, job_events.c.by)
+        ).all()
+    assert sorted(events) == [(j.id, "submitted", "alice") for j in created]
+
+
 @pytest.mark.parametrize(
     ("type_name", "params", "title", "field"),
     [
