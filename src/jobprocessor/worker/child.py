@@ -1,9 +1,10 @@
 """The job process: one of the worker's warm pool, running one job at a time.
 
-It imports the apps once, then waits for jobs on its pipe. A reader thread owns
-the pipe's receiving end, so that a cancel reaches a job that is busy (even one
-stuck in C code, whose hooks still run in that thread). The worker ends this
-process if the job does not stop within its grace period.
+It imports the apps once, then its main thread waits for jobs on a pipe of their
+own. A reader thread owns the other pipe's receiving end, so that a cancel
+reaches a job that is busy (even one stuck in C code, whose hooks still run in
+that thread). The worker ends this process if the job does not stop within its
+grace period.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import json
 import logging
 import os
 import pickle
-import queue
 import signal
 import threading
 import traceback
@@ -48,12 +48,16 @@ class _Channel:
             send_message(self._connection, message)
 
 
-def main(connection: Connection, apps: list[str], environment: dict[str, str]) -> None:
+def main(
+    connection: Connection, runs: Connection, apps: list[str], environment: dict[str, str]
+) -> None:
     """Entry point of a pool process (spawned by the worker).
 
-    ``environment`` carries the worker's own settings (its database, above all), so
-    that a job reading ``Settings()`` works where its worker works, whatever the
-    environment the worker was started with.
+    Jobs arrive on ``runs``, read by this thread itself; cancels on ``connection``,
+    read by a thread of their own so that they reach a busy job. ``environment``
+    carries the worker's own settings (its database, above all), so that a job
+    reading ``Settings()`` works where its worker works, whatever the environment
+    the worker was started with.
     """
     os.environ.update(environment)
     # Ctrl-C in a terminal reaches the whole process group; the worker decides.
@@ -65,10 +69,10 @@ def main(connection: Connection, apps: list[str], environment: dict[str, str]) -
     except Exception as error:
         channel.send(("broken", f"{type(error).__name__}: {error}"))
         return
-    jobs: queue.Queue[Message | None] = queue.Queue()
     current: dict[str, Any] = {}
+    current_lock = threading.Lock()
 
-    def read() -> None:
+    def read_cancels() -> None:
         while True:
             try:
                 message = connection.recv()
@@ -76,24 +80,32 @@ def main(connection: Connection, apps: list[str], environment: dict[str, str]) -
                 # The worker is gone (killed, perhaps): nobody could record this
                 # job's outcome, and its job was or will be rescued. Stop now.
                 os._exit(1)
-            if message[0] == "run":
-                jobs.put(message)
-            elif message[0] == "cancel":
-                context = current.get("context")
-                if context is not None and context.job_id == message[1]:
-                    context.request_cancel()
-            elif message[0] == "exit":
-                jobs.put(None)
-                return
+            if message[0] == "cancel":
+                with current_lock:
+                    context = current.get("context")
+                    if context is not None and context.job_id == message[1]:
+                        context.request_cancel()
+                    else:  # its job has not begun yet: it is canceled as it begins
+                        current["early_cancel"] = message[1]
 
-    threading.Thread(target=read, name="job-pipe-reader", daemon=True).start()
+    threading.Thread(target=read_cancels, name="job-cancel-reader", daemon=True).start()
     channel.send(("ready",))
-    while (message := jobs.get()) is not None:
+    while True:
+        try:
+            message = runs.recv()
+        except (EOFError, OSError):
+            os._exit(1)  # the worker is gone
+        if message[0] == "exit":
+            return
         _, job_id, type_name, params, submitted_by = message
         context = JobContext(job_id, params, submitted_by, channel.send)
-        current["context"] = context
+        with current_lock:
+            current["context"] = context
+            if current.pop("early_cancel", None) == job_id:
+                context.request_cancel()
         outcome = run_job(context, type_name)
-        current.pop("context", None)
+        with current_lock:
+            current.pop("context", None)
         context.flush()
         channel.send(outcome)
 

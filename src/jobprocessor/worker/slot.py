@@ -81,10 +81,14 @@ class Slot:
         self._on_free = on_free
         self._retry = retry
         self._report = report
-        self._inbox: queue.Queue[Job | None] = queue.Queue()
+        self._inbox: queue.Queue[tuple[Job, bool] | None] = queue.Queue()
         self._context = multiprocessing.get_context("spawn")
         self._process: SpawnProcess | None = None
         self._connection: Connection | None = None
+        #: Jobs (and the final "exit") go on a pipe of their own, which the job
+        #: process's main thread reads itself: a job starts without a hand-over
+        #: from the thread that reads cancels.
+        self._runs: Connection | None = None
         self._cancel_request = threading.Event()
         self._cancel_reason = ""
         self._abandon = threading.Event()
@@ -114,10 +118,28 @@ class Slot:
         return self.job is None
 
     def assign(self, job: Job) -> None:
+        """Start ``job`` in this idle slot.
+
+        The job goes to the warm process from the caller's thread (the claim loop),
+        so that it starts while the slot's thread is still waking up: one thread
+        hand-over less before every job. Only if the process is gone does the
+        slot's thread start a new one first.
+        """
         self.job = job
         self._cancel_request.clear()
         self._abandon.clear()
-        self._inbox.put(job)
+        self._inbox.put((job, self._send_run(job)))
+
+    def _send_run(self, job: Job) -> bool:
+        """Hand ``job`` to a live process; False leaves it to the slot's thread."""
+        process, runs = self._process, self._runs
+        if process is None or runs is None or not process.is_alive():
+            return False
+        try:
+            child.send_message(runs, _run_message(job))
+        except (OSError, ValueError):
+            return False
+        return True
 
     def request_cancel(self, job_id: int, reason: str) -> None:
         """Forward a cancel to the running job (idempotent)."""
@@ -146,9 +168,10 @@ class Slot:
     # -- the slot's thread ----------------------------------------------------
 
     def _loop(self) -> None:
-        while (job := self._inbox.get()) is not None:
+        while (assigned := self._inbox.get()) is not None:
+            job, sent = assigned
             try:
-                self._execute(job)
+                self._execute(job, sent=sent)
             except Exception:
                 logger.exception("slot %d: unexpected error running job %d", self.index, job.id)
                 self._kill_process()
@@ -162,16 +185,17 @@ class Slot:
             os.close(self._nudge_reader)
             os.close(self._nudge_writer)
 
-    def _execute(self, job: Job) -> None:
-        if self._process is None or not self._process.is_alive():
+    def _execute(self, job: Job, *, sent: bool) -> None:
+        if not sent and (self._process is None or not self._process.is_alive()):
             self._restart_process_safely()
-        connection = self._connection
-        if connection is None:
+        connection, runs = self._connection, self._runs
+        if connection is None or runs is None:
             self._record(
                 job, Outcome(Status.FAILED, error=JobError("WorkerError", "no job process"))
             )
             return
-        child.send_message(connection, ("run", job.id, job.type, job.params, job.submitted_by))
+        if not sent:
+            child.send_message(runs, _run_message(job))
         progress: Progress | None = None
         entries: list[ReportEntry] = []
         last_flush = time.monotonic()
@@ -276,14 +300,16 @@ class Slot:
 
     def _start_process(self) -> None:
         parent, child_end = self._context.Pipe(duplex=True)
+        runs_end, runs = self._context.Pipe(duplex=False)
         process = self._context.Process(
             target=child.main,
-            args=(child_end, self.apps, self.environment),
+            args=(child_end, runs_end, self.apps, self.environment),
             name=f"jobprocessor-job-{self.index}",
             daemon=True,
         )
         process.start()
         child_end.close()
+        runs_end.close()
         if not parent.poll(STARTUP_TIMEOUT):
             process.kill()
             raise ChildStartupError("job process did not start in time")
@@ -294,7 +320,7 @@ class Slot:
         if hello[0] != "ready":
             process.join(1)
             raise ChildStartupError(f"job process could not start: {hello[1]}")
-        self._process, self._connection = process, parent
+        self._process, self._connection, self._runs = process, parent, runs
 
     def _restart_process_safely(self) -> None:
         self._kill_process()
@@ -308,9 +334,10 @@ class Slot:
 
     def _kill_process(self) -> None:
         process, self._process = self._process, None
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        for pipe in (self._connection, self._runs):
+            if pipe is not None:
+                pipe.close()
+        self._connection = self._runs = None
         if process is None:
             return
         if process.is_alive():
@@ -323,8 +350,9 @@ class Slot:
 
     def _exit_process(self) -> None:
         process = self._process
-        if process is not None and process.is_alive():
-            self._send_quietly(("exit",))
+        if process is not None and process.is_alive() and self._runs is not None:
+            with contextlib.suppress(OSError, ValueError):
+                child.send_message(self._runs, ("exit",))
             process.join(2.0)
         self._kill_process()
 
@@ -337,6 +365,10 @@ class Slot:
 
 
 _DIED = object()
+
+
+def _run_message(job: Job) -> tuple[Any, ...]:
+    return ("run", job.id, job.type, job.params, job.submitted_by)
 
 
 def _outcome(message: tuple[Any, ...], *, canceling: bool) -> Outcome:
