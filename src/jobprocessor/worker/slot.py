@@ -117,18 +117,20 @@ class Slot:
     def idle(self) -> bool:
         return self.job is None
 
-    def assign(self, job: Job) -> None:
+    def assign(self, job: Job, *, send_now: bool = True) -> None:
         """Start ``job`` in this idle slot.
 
-        The job goes to the warm process from the caller's thread (the claim loop),
-        so that it starts while the slot's thread is still waking up: one thread
-        hand-over less before every job. Only if the process is gone does the
-        slot's thread start a new one first.
+        With ``send_now`` the job goes to the warm process from the caller's thread
+        (the claim loop), so that it starts while the slot's thread is still waking
+        up: one thread hand-over less before the job. A claim loop with more work
+        waiting leaves the sending to the slot's thread, which then does it in
+        parallel. Only if the process is gone does the slot's thread start a new
+        one first.
         """
         self.job = job
         self._cancel_request.clear()
         self._abandon.clear()
-        self._inbox.put((job, self._send_run(job)))
+        self._inbox.put((job, send_now and self._send_run(job)))
 
     def _send_run(self, job: Job) -> bool:
         """Hand ``job`` to a live process; False leaves it to the slot's thread."""

@@ -192,7 +192,9 @@ class Worker:
                 round_ = functools.partial(self._round, outcomes, types, len(free))
                 jobs = self._guard(round_) or []
                 for job, slot in zip(jobs, free, strict=False):
-                    slot.assign(job)
+                    # Sending the job from here saves a hand-over, unless outcomes
+                    # wait for this loop's next round: then the slot sends it.
+                    slot.assign(job, send_now=not self._has_outcomes())
             finally:
                 self._end_round(outcomes, free)
             if (jobs and len(jobs) == len(free)) or self._has_outcomes():
