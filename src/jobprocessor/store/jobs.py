@@ -53,7 +53,7 @@ from jobprocessor.model import (
     utcnow,
 )
 from jobprocessor.store import listing, pg_round, pg_submit
-from jobprocessor.store.engine import reading
+from jobprocessor.store.engine import KeptConnection, reading
 from jobprocessor.store.tables import (
     UTCDateTime,
     job_artifacts,
@@ -137,8 +137,8 @@ class JobStore:
         self._title_index: bool | None = None
         #: The round connection kept by the calling thread (``keep_round_connection``).
         self._kept_round = threading.local()
-        self._all_rounds: builtins.list[pg_round.RoundConnection | Connection] = []
-        self._all_rounds_lock = threading.Lock()
+        self._all_kept: builtins.list[KeptConnection] = []
+        self._all_kept_lock = threading.Lock()
 
     # -- transactions -------------------------------------------------------
 
@@ -489,14 +489,11 @@ class JobStore:
         parameters: dict[str, Any],
     ) -> tuple[builtins.list[bool], builtins.list[Row[Any]]]:
         if self.is_postgres:
-            rounds: pg_round.RoundConnection | None = getattr(self._kept_round, "rounds", None)
-            if rounds is not None:
-                return rounds.run(worker_id, outcomes, types, limit, now)
-            with self._autocommit.connect() as connection:
+            with self._round_connection() as connection:
                 return pg_round.run_round(connection, worker_id, outcomes, types, limit, now)
         claim = bool(types) and limit > 0
         rows: builtins.list[Row[Any]] = []
-        with self._round_transaction() as connection:
+        with self._round_connection() as connection, connection.begin():
             events: builtins.list[dict[str, Any]] = []
             flags = [
                 self._finish_in(connection, job_id, worker_id, outcome, now, events)
@@ -510,16 +507,16 @@ class JobStore:
         return flags, rows
 
     @contextlib.contextmanager
-    def _round_transaction(self) -> Iterator[Connection]:
-        """SQLite: a round's transaction, on the thread's kept connection if it has one
-        (checking one out of the pool and resetting it cost a tenth of a round)."""
-        kept: Connection | None = getattr(self._kept_round, "connection", None)
-        if kept is None:
-            with self.writing() as connection:
+    def _round_connection(self) -> Iterator[Connection]:
+        """The thread's kept round connection, or one from the pool: autocommit on
+        PostgreSQL (a round is one statement), for a transaction on SQLite."""
+        kept: KeptConnection | None = getattr(self._kept_round, "connection", None)
+        if kept is not None:
+            with kept.use() as connection:
                 yield connection
             return
-        with kept.begin():
-            yield kept
+        with (self._autocommit if self.is_postgres else self.engine).connect() as connection:
+            yield connection
 
     @functools.cached_property
     def _autocommit(self) -> Engine:
@@ -529,28 +526,26 @@ class JobStore:
     def keep_round_connection(self) -> None:
         """Give the calling thread's ``finish_and_claim`` a connection of its own.
 
-        For a worker's claim lanes, each a thread with rounds of its own: on
-        PostgreSQL an autocommit connection with the round's plan prepared, on
-        SQLite a connection kept out of the pool. ``close()`` ends them all.
+        For a worker's claim lanes, each a thread with rounds of its own; on
+        PostgreSQL the connection also asks for the round's generic plan
+        (``pg_round.prepare``). ``close()`` ends them all.
         """
+        if getattr(self._kept_round, "connection", None) is not None:
+            return
         if self.is_postgres:
-            if getattr(self._kept_round, "rounds", None) is None:
-                rounds = pg_round.RoundConnection(self.engine)
-                self._kept_round.rounds = rounds
-                with self._all_rounds_lock:
-                    self._all_rounds.append(rounds)
-        elif getattr(self._kept_round, "connection", None) is None:
-            connection = self.engine.connect()
-            self._kept_round.connection = connection
-            with self._all_rounds_lock:
-                self._all_rounds.append(connection)
+            kept = KeptConnection(self._autocommit, pg_round.prepare)
+        else:
+            kept = KeptConnection(self.engine)
+        self._kept_round.connection = kept
+        with self._all_kept_lock:
+            self._all_kept.append(kept)
 
     def close(self) -> None:
         """Close every kept round connection (the engine stays usable)."""
-        with self._all_rounds_lock:
-            kept, self._all_rounds = self._all_rounds, []
-        for rounds in kept:
-            rounds.close()
+        with self._all_kept_lock:
+            kept, self._all_kept = self._all_kept, []
+        for connection in kept:
+            connection.close()
 
     @functools.cached_property
     def _succeed_statement(self) -> Update:

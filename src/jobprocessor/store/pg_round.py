@@ -20,9 +20,7 @@ once after such a round (see ``Worker._claim_loop``).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -30,7 +28,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Connection,
-    Engine,
     Row,
     String,
     bindparam,
@@ -38,7 +35,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.selectable import TextualSelect
 
 from jobprocessor.model import Event, Status
@@ -177,52 +173,14 @@ def run_round(
     return flags, claimed
 
 
-class RoundConnection:
-    """One autocommit connection kept for a worker's rounds, planned once.
+def prepare(connection: Connection) -> None:
+    """Make ``connection`` a worker's own for its rounds (see ``KeptConnection``).
 
-    Checking a connection out of the pool and back for every round cost about
-    0.7 ms of a 5 ms round, and PostgreSQL re-planned the statement for its
-    arguments each time (a "custom plan", 2 ms) because the generic plan looked
-    costlier on paper. The generic plan is the same index scan over queued rows
-    whatever the arguments (checked with EXPLAIN), so this connection asks for it.
-    Any database error closes the connection; the next round opens a new one.
+    PostgreSQL planned the round again for its arguments every time (a "custom
+    plan", 0.5 to 2 ms) because the generic plan looked costlier on paper; it is
+    the same index scan over queued rows whatever the arguments (checked with
+    EXPLAIN), so the kept connection asks for it. The connection leaves the pool
+    for good first, so that the setting never reaches the console's queries.
     """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._connection: Connection | None = None
-        # Rounds come from the worker's claim loop alone; the lock keeps any other
-        # caller from interleaving statements on the one connection.
-        self._lock = threading.Lock()
-
-    def run(
-        self,
-        worker_id: str,
-        outcomes: Sequence[tuple[int, Any]],
-        types: Sequence[str],
-        limit: int,
-        now: datetime,
-    ) -> tuple[list[bool], list[Row[Any]]]:
-        """``run_round`` on the kept connection."""
-        with self._lock:
-            try:
-                if self._connection is None:
-                    self._connection = self._engine.connect()
-                    # Out of the pool for good: the plan setting below must not
-                    # reach the console's queries on a later checkout.
-                    self._connection.detach()
-                    self._connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-                return run_round(self._connection, worker_id, outcomes, types, limit, now)
-            except DBAPIError:
-                self._close()
-                raise
-
-    def close(self) -> None:
-        with self._lock:
-            self._close()
-
-    def _close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            with contextlib.suppress(DBAPIError):  # already gone with its server
-                connection.close()
+    connection.detach()
+    connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")

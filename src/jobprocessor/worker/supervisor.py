@@ -421,7 +421,7 @@ class Worker:
             self.id, host=socket.gethostname(), pid=os.getpid(), slots=self.concurrency
         )
 
-    # -- PostgreSQL notifications ---------------------------------------------
+    # -- wake-ups: PostgreSQL notifications, SQLite commits ---------------------
 
     def _watch_loop(self) -> None:
         """SQLite: wake the claim loop soon after anyone commits (a job may be queued)."""
