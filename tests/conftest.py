@@ -251,7 +251,7 @@ def spawn_worker(
         def registered() -> bool:
             if process.poll() is not None:
                 raise AssertionError(f"worker exited early:\n{worker.output()}")
-            return any(w["pid"] == process.pid for w in service.store.live_workers()) and (
+            return any(w["pid"] == process.pid for w in service.store.workers.live()) and (
                 "started:" in worker.output()
             )
 

@@ -108,4 +108,4 @@ def test_jobs_before_and_after_a_postgresql_restart_all_succeed(
         assert [a.name for a in report.artifacts] == ["numbers.csv"]
         assert ("WARNING", "done, with a warning") in [(e.level, e.message) for e in report.entries]
     assert worker.process.poll() is None, worker.output()
-    assert len(service.store.live_workers()) == 1
+    assert len(service.store.workers.live()) == 1

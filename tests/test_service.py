@@ -285,10 +285,10 @@ def test_restart_of_an_active_job_is_a_conflict(service: JobService, status: Sta
 
 def _with_report(service: JobService, job_id: int) -> None:
     now = utcnow()
-    service.store.add_entries(
+    service.store.reports.add_entries(
         job_id, [ReportEntry(now, "INFO", "one"), ReportEntry(now, "WARNING", "two")]
     )
-    service.store.add_artifact(job_id, "out.csv", "text/csv", b"a,b\n")
+    service.store.reports.add_artifact(job_id, "out.csv", "text/csv", b"a,b\n")
 
 
 @pytest.mark.parametrize("status", [Status.SUCCEEDED, Status.FAILED, Status.CANCELED])

@@ -11,12 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from conftest import ADMIN, wait_until
 from jobprocessor.model import Status
 from jobprocessor.service import JobService
-from jobprocessor.store import pg_round
+from jobprocessor.store import pg_round, sqlite_round
 from jobprocessor.store.jobs import ANALYZE_AFTER_BULK, Outcome
 
 
 def _events(service: JobService, job_id: int) -> list[str]:
-    return [e.event for e in service.store.events(job_id)]
+    return [e.event for e in service.store.reports.events(job_id)]
 
 
 def test_finish_and_claim_records_outcomes_and_claims_in_one_call(service: JobService) -> None:
@@ -56,8 +56,10 @@ def test_a_failed_claim_keeps_the_outcomes(
     job, waiting = service.submit_many(ADMIN, "diag.noop", [{}, {}])
     store.claim("w1", ["diag.noop"], 1)
     # Stand-ins for the claim losing a race on the held-lock index: any IntegrityError.
-    store.__dict__["_claim_statement"] = text(
-        "UPDATE jobprocessor_jobs SET type = NULL WHERE id = :claim_limit"
+    monkeypatch.setattr(
+        sqlite_round,
+        "CLAIM",
+        text("UPDATE jobprocessor_jobs SET type = NULL WHERE id = :claim_limit"),
     )
     real_round = pg_round.run_round
 

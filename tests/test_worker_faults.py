@@ -57,7 +57,7 @@ def note(record_property: Callable[[str, Any], None], name: str, value: Any) -> 
 
 
 def worker_id_of(service: JobService, pid: int) -> str:
-    rows = [w for w in service.store.live_workers() if w["pid"] == pid]
+    rows = [w for w in service.store.workers.live() if w["pid"] == pid]
     assert len(rows) == 1, f"expected one workers row for pid {pid}, found {rows}"
     return str(rows[0]["id"])
 
@@ -258,7 +258,7 @@ def test_killed_worker_leaves_its_job_failed_worker_lost(
     counts = service.store.count_by_status()
     assert not counts.get(Status.RUNNING)
     assert not counts.get(Status.CANCELING)
-    assert doomed_id not in {w["id"] for w in service.store.live_workers()}
+    assert doomed_id not in {w["id"] for w in service.store.workers.live()}
 
     # The killed worker's job process must not keep running its job on its own.
     wait_until(
@@ -355,7 +355,7 @@ def test_sigterm_lets_a_short_job_finish_then_exits_cleanly(
     assert "cancel_requested" not in event_names(service, job.id)
     # A draining worker claims nothing new.
     assert service.get(ADMIN, waiting.id).status is Status.QUEUED
-    assert worker_id not in {w["id"] for w in service.store.live_workers()}
+    assert worker_id not in {w["id"] for w in service.store.workers.live()}
 
 
 @pytest.mark.parametrize("job_type", ["diag.count", "diag.sleep"])
@@ -381,7 +381,7 @@ def test_sigterm_cancels_a_job_longer_than_the_shutdown_timeout(
     assert names.index("canceled") > requested
     # diag.count cooperates; diag.sleep has to be stopped by force.
     assert ("stopped_by_force" in names) == (job_type == "diag.sleep")
-    assert worker_id not in {w["id"] for w in service.store.live_workers()}
+    assert worker_id not in {w["id"] for w in service.store.workers.live()}
 
 
 def test_second_signal_stops_at_once_without_waiting_for_the_shutdown_timeout(

@@ -269,9 +269,9 @@ class JobService:
         job = self.get(actor, job_id)
         return Report(
             job=job,
-            entries=self.store.entries(job_id) if with_entries else [],
-            artifacts=self.store.artifacts(job_id),
-            events=self.store.events(job_id),
+            entries=self.store.reports.entries(job_id) if with_entries else [],
+            artifacts=self.store.reports.artifacts(job_id),
+            events=self.store.reports.events(job_id),
         )
 
     def entries(
@@ -290,14 +290,14 @@ class JobService:
                 f"offset must be 0 or more and limit 1 to {MAX_ENTRY_PAGE}",
                 fields={"limit": "range"},
             )
-        counts = self.store.entry_counts(job_id)
+        counts = self.store.reports.entry_counts(job_id)
         shown = sum(n for level, n in counts.items() if levels is None or level in levels)
-        entries = self.store.entries(job_id, levels=levels, offset=offset, limit=limit)
+        entries = self.store.reports.entries(job_id, levels=levels, offset=offset, limit=limit)
         return EntryPage(entries, counts, shown, offset)
 
     def artifact(self, actor: Actor, job_id: int, name: str) -> tuple[ArtifactInfo, bytes]:
         self.get(actor, job_id)
-        found = self.store.artifact(job_id, name)
+        found = self.store.reports.artifact(job_id, name)
         if found is None:
             raise NotFound(f"job {job_id} has no file {name!r}")
         return found
@@ -324,7 +324,7 @@ class JobService:
         """Live workers and the jobs they hold: for admins, who run the machines."""
         if not actor.is_admin:
             raise PermissionDenied("only admins see the workers")
-        held = self.store.held_jobs()
+        held = self.store.workers.held_jobs()
         return [
             WorkerInfo(
                 id=w["id"],
@@ -336,14 +336,14 @@ class JobService:
                 stopping=w["stopping"],
                 jobs=held.get(w["id"], []),
             )
-            for w in self.store.live_workers()
+            for w in self.store.workers.live()
         ]
 
     def metrics(self, actor: Actor, *, window: timedelta = METRICS_WINDOW) -> Metrics:
         """Counts for monitoring: jobs by status, queue, workers, recent run times."""
         if not actor.is_admin:
             raise PermissionDenied("only admins read the metrics")
-        live = self.store.live_workers()
+        live = self.store.workers.live()
         return Metrics(
             by_status=self.store.count_by_status(),
             workers=len(live),

@@ -245,8 +245,9 @@ class Slot:
                     entries.append(ReportEntry(at, message[2], message[3]))
                 elif kind == "artifact":
                     _, name, media_type, data = message
+                    store = self.store.reports
                     self._retry(
-                        functools.partial(self.store.add_artifact, job.id, name, media_type, data)
+                        functools.partial(store.add_artifact, job.id, name, media_type, data)
                     )
                 elif kind == "done":
                     self._flush(job, progress, entries)
@@ -283,10 +284,11 @@ class Slot:
     def _flush(self, job: Job, progress: Progress | None, entries: list[ReportEntry]) -> None:
         if entries:
             batch = list(entries)
-            self._retry(lambda: self.store.add_entries(job.id, batch))
+            self._retry(lambda: self.store.reports.add_entries(job.id, batch))
             entries.clear()
         if progress is not None:
-            self._retry(lambda: self.store.record_progress(job.id, self.worker_id, progress))
+            reports = self.store.reports
+            self._retry(lambda: reports.record_progress(job.id, self.worker_id, progress))
 
     def _record(self, job: Job, outcome: Outcome) -> None:
         """Hand the outcome to the supervisor, which writes it with its next claim.

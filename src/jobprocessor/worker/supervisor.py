@@ -10,7 +10,7 @@ Threads, each with one job:
 - the control loop: heartbeats, cancel requests (every ``cancel_poll_interval``,
   or at once on PostgreSQL), rescue of jobs whose worker was lost, retention;
 - on PostgreSQL, a LISTEN loop that turns notifications into wake-ups; on SQLite,
-  a commit watch that wakes the claim loop when anyone committed (``commit_watch``);
+  a commit watch that wakes the claim loop when anyone committed (``wakeups``);
 - one thread per slot (see ``slot.py``).
 
 ``stop()`` drains: no new claims, running jobs get ``shutdown_timeout`` seconds,
@@ -30,17 +30,16 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
 
-import psycopg
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from jobprocessor.model import Job, utcnow
 from jobprocessor.registry import Registry, load_apps, registry
 from jobprocessor.settings import Settings
 from jobprocessor.store import JobStore, create_db_engine, upgrade
-from jobprocessor.store.commit_watch import CommitWatch
-from jobprocessor.store.engine import libpq_dsn
-from jobprocessor.store.jobs import CANCEL_CHANNEL, QUEUED_CHANNEL, Outcome
+from jobprocessor.store.jobs import Outcome
+from jobprocessor.worker.outages import guard, is_transient, retry, try_once
 from jobprocessor.worker.slot import Slot
+from jobprocessor.worker.wakeups import WakeUps, wake_thread
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +47,6 @@ T = TypeVar("T")
 
 SHUTDOWN_REASON = "worker shutdown"
 SHUTDOWN_ACTOR = "system:shutdown"
-_RETRY_PAUSE_MAX = 5.0
-#: SQLite: the commit watch wakes the control loop (cancel requests) at most this often.
-CONTROL_WAKE_INTERVAL = 0.05
 
 
 class Worker:
@@ -78,7 +74,7 @@ class Worker:
         self.store = JobStore(self.engine)
         self.lanes = min(concurrency, settings.claim_lanes) if self.store.is_postgres else 1
         self.slots: list[Slot] = []
-        self._wake = _WakeUps(self.lanes)
+        self._wake = WakeUps(self.lanes)
         self._control_wake = threading.Event()
         self._stopping = threading.Event()
         self._stop_now = threading.Event()
@@ -97,8 +93,8 @@ class Worker:
 
     def run(self) -> None:
         upgrade(self.engine)
-        self._retry(
-            lambda: self.store.register_worker(
+        retry(
+            lambda: self.store.workers.register(
                 self.id, host=socket.gethostname(), pid=os.getpid(), slots=self.concurrency
             )
         )
@@ -109,7 +105,7 @@ class Worker:
                 store=self.store,
                 apps=self.apps,
                 on_free=self._slot_freed,
-                retry=self._retry,
+                retry=retry,
                 report=self._report,
                 environment={"JOBPROCESSOR_DATABASE_URL": self.settings.database_url},
             )
@@ -118,10 +114,16 @@ class Worker:
         # Heartbeats first: starting the job processes can take longer than the
         # heartbeat timeout on a loaded machine.
         threads = [threading.Thread(target=self._control_loop, name="control", daemon=True)]
-        if self.store.is_postgres:
-            threads.append(threading.Thread(target=self._listen_loop, name="listen", daemon=True))
-        elif self.settings.commit_watch_interval > 0:
-            threads.append(threading.Thread(target=self._watch_loop, name="watch", daemon=True))
+        waker = wake_thread(
+            self.engine,
+            self.id,
+            self.settings.commit_watch_interval,
+            self._stopped,
+            self._wake,
+            self._control_wake,
+        )
+        if waker is not None:
+            threads.append(waker)
         for thread in threads:
             thread.start()
         starters = [threading.Thread(target=s.start) for s in self.slots]
@@ -154,7 +156,8 @@ class Worker:
             self._write_outcomes_at_stop()
             for thread in threads:
                 thread.join(timeout=5)
-            self._retry_briefly(lambda: self.store.unregister_worker(self.id))
+            unregister = functools.partial(self.store.workers.unregister, self.id)
+            try_once(unregister, "reach the database at shutdown")
             self.store.close()
             self.engine.dispose()
             logger.info("worker %s stopped", self.id)
@@ -254,7 +257,7 @@ class Worker:
                 self.id, [(job.id, outcome) for job, outcome in outcomes], types, want
             )
         except DBAPIError as error:
-            if _is_transient(error):
+            if is_transient(error):
                 self._requeue(outcomes)
                 raise
             # One outcome the database refuses must not hold up the others.
@@ -274,7 +277,7 @@ class Worker:
             try:
                 held.append(self.store.finish(job.id, self.id, outcome))
             except DBAPIError as error:
-                if _is_transient(error):
+                if is_transient(error):
                     self._requeue(outcomes[index:])
                     raise
                 logger.exception("job %d: its outcome could not be recorded", job.id)
@@ -311,7 +314,7 @@ class Worker:
         """Every outcome is written before the worker leaves, through database outages."""
         while self._has_outcomes():
             try:
-                self._retry(self._write_outcomes)
+                retry(self._write_outcomes)
             except DBAPIError as error:
                 logger.error("could not record outcomes at shutdown: %s", error.orig)
                 return
@@ -363,7 +366,7 @@ class Worker:
             now = time.monotonic()
             if now >= next_heartbeat:
                 alive = self._guard(
-                    lambda: self.store.heartbeat(self.id, stopping=self._stopping.is_set())
+                    lambda: self.store.workers.heartbeat(self.id, stopping=self._stopping.is_set())
                 )
                 if alive is None:
                     steady_since = None
@@ -398,7 +401,8 @@ class Worker:
                 slot.request_cancel(job_id, f"requested by {by}" if by else "requested")
 
     def _rescue(self) -> None:
-        for rescued in self.store.rescue_lost(heartbeat_timeout=self.settings.heartbeat_timeout):
+        timeout = self.settings.heartbeat_timeout
+        for rescued in self.store.workers.rescue_lost(heartbeat_timeout=timeout):
             logger.warning(
                 "job %d of a lost worker is now %s", rescued.job_id, rescued.status.value
             )
@@ -417,97 +421,10 @@ class Worker:
         for slot in self.slots:
             if slot.job is not None:
                 slot.abandon()
-        self.store.register_worker(
+        self.store.workers.register(
             self.id, host=socket.gethostname(), pid=os.getpid(), slots=self.concurrency
         )
 
-    # -- wake-ups: PostgreSQL notifications, SQLite commits ---------------------
-
-    def _watch_loop(self) -> None:
-        """SQLite: wake the claim loop soon after anyone commits (a job may be queued)."""
-        database = self.engine.url.database
-        assert database, "workers need a SQLite file"
-        watch = CommitWatch(database)
-        control_pending, control_woken = False, 0.0
-        try:
-            while not self._stopped.wait(self.settings.commit_watch_interval):
-                if watch.changed():
-                    self._wake.set()
-                    control_pending = True
-                # The control loop looks for cancel requests: soon after a commit,
-                # but not after every one of a busy worker's commits.
-                now = time.monotonic()
-                if control_pending and now - control_woken >= CONTROL_WAKE_INTERVAL:
-                    self._control_wake.set()
-                    control_pending, control_woken = False, now
-        finally:
-            watch.close()
-
-    def _listen_loop(self) -> None:
-        pause = 0.5
-        while not self._stopped.is_set():
-            try:
-                with psycopg.connect(libpq_dsn(self.engine), autocommit=True) as connection:
-                    connection.execute(f"LISTEN {QUEUED_CHANNEL}")
-                    connection.execute(f"LISTEN {CANCEL_CHANNEL}")
-                    pause = 0.5
-                    self._wake.set()  # jobs may have arrived while we were not listening
-                    while not self._stopped.is_set():
-                        for note in connection.notifies(timeout=1.0):
-                            if note.channel == QUEUED_CHANNEL:
-                                self._wake.set()
-                            elif note.payload in ("", self.id):
-                                self._control_wake.set()
-            except psycopg.Error as error:
-                logger.warning("LISTEN connection lost (%s); reconnecting", error)
-                self._stopped.wait(pause)
-                pause = min(pause * 2, _RETRY_PAUSE_MAX)
-
-    # -- database errors --------------------------------------------------------
-
-    def _retry(self, action: Callable[[], T]) -> T:
-        """Run ``action`` until the database answers: nothing a job reports is lost."""
-        pause = 0.2
-        while True:
-            try:
-                return action()
-            except (OperationalError, DBAPIError) as error:
-                if not _is_transient(error):
-                    raise
-                logger.warning("database unavailable (%s); retrying in %.1f s", error.orig, pause)
-                time.sleep(pause)
-                pause = min(pause * 2, _RETRY_PAUSE_MAX)
-
-    def _retry_briefly(self, action: Callable[[], object]) -> None:
-        try:
-            action()
-        except DBAPIError as error:
-            logger.warning("could not reach the database at shutdown: %s", error.orig)
-
     def _guard(self, action: Callable[[], T]) -> T | None:
         """Run a periodic action; a database outage is logged and tried next round."""
-        try:
-            return action()
-        except DBAPIError as error:
-            logger.warning("database error (%s); will try again", error.orig)
-            self._stopped.wait(0.5)
-            return None
-
-
-class _WakeUps:
-    """One wake-up event per claim lane, all set together: a lane that clears its
-    own before looking for work cannot swallow another lane's wake-up."""
-
-    def __init__(self, lanes: int) -> None:
-        self._events = [threading.Event() for _ in range(lanes)]
-
-    def __getitem__(self, lane: int) -> threading.Event:
-        return self._events[lane]
-
-    def set(self) -> None:
-        for event in self._events:
-            event.set()
-
-
-def _is_transient(error: DBAPIError) -> bool:
-    return bool(error.connection_invalidated) or isinstance(error, OperationalError)
+        return guard(action, self._stopped)

@@ -1,0 +1,98 @@
+"""Pieces shared by the store's modules: rows to jobs, timeline events, notifications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, literal_column, text, update
+
+from jobprocessor.model import (
+    FINISHED_STATUSES,
+    HELD_STATUSES,
+    Event,
+    Job,
+    JobError,
+    Progress,
+    Status,
+)
+from jobprocessor.store.tables import job_events, jobs
+
+#: PostgreSQL channels: new jobs wake idle workers; cancels reach a worker at once.
+QUEUED_CHANNEL = "jobprocessor_queued"
+CANCEL_CHANNEL = "jobprocessor_cancel"
+
+HELD = [s.value for s in HELD_STATUSES]
+FINISHED = [s.value for s in FINISHED_STATUSES]
+#: Written as a literal so that the partial index over queued rows matches even in
+#: a prepared, generic plan (a bound parameter could be any status).
+IS_QUEUED = jobs.c.status == literal_column("'queued'")
+#: Built once: a round inserts its events every time.
+INSERT_EVENTS = insert(job_events)
+
+
+def event_row(
+    job_id: int, event: Event, by: str | None, at: datetime, detail: str | None = None
+) -> dict[str, Any]:
+    """A row of the job's timeline, for ``INSERT_EVENTS``."""
+    return {"job_id": job_id, "event": event.value, "by": by, "at": at, "detail": detail}
+
+
+def move(
+    connection: Connection, job_id: int, source: Status, target: Status, **values: Any
+) -> Row[Any] | None:
+    """Change a job's status only if it still has ``source``; the row after, or None."""
+    statement = (
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.status == source.value)
+        .values(status=target.value, **values)
+        .returning(*jobs.c)
+    )
+    return connection.execute(statement).first()
+
+
+def notify(connection: Connection, channel: str, payload: str = "") -> None:
+    """PostgreSQL NOTIFY, sent when the transaction commits; nothing on SQLite
+    (its workers watch for commits instead, see ``commit_watch``)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": channel, "payload": payload},
+        )
+
+
+def clip(value: str | None, length: int) -> str | None:
+    """``value`` cut to ``length`` characters, marked with an ellipsis."""
+    if value is None or len(value) <= length:
+        return value
+    return value[: length - 1] + "…"
+
+
+def row_to_job(row: Row[Any]) -> Job:
+    """A job from a row of the jobs table."""
+    error = None
+    if row.error_type is not None:
+        error = JobError(row.error_type, row.error_message or "", row.error_traceback)
+    return Job(
+        id=row.id,
+        type=row.type,
+        category=row.category,
+        title=row.title,
+        status=Status(row.status),
+        params=row.params,
+        submitted_by=row.submitted_by,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        progress=Progress(row.progress_done, row.progress_total, row.progress_message),
+        restarted_from=row.restarted_from,
+        cancel_requested_by=row.cancel_requested_by,
+        cancel_requested_at=row.cancel_requested_at,
+        error=error,
+        result=row.result,
+        lock_key=row.lock_key,
+        attempts=row.attempts,
+        max_retries=row.max_retries,
+        cancel_grace=row.cancel_grace,
+        worker_id=row.worker_id,
+    )
