@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from conftest import ADMIN, wait_until
 from jobprocessor.model import Status
 from jobprocessor.service import JobService
 from jobprocessor.store import pg_round, sqlite_round
 from jobprocessor.store.jobs import ANALYZE_AFTER_BULK, Outcome
+from jobprocessor.worker.outages import is_transient
 
 
 def _events(service: JobService, job_id: int) -> list[str]:
@@ -116,3 +118,35 @@ def test_a_burst_in_small_chunks_refreshes_postgres_statistics(
         ).scalar()
     assert estimate is not None
     assert estimate >= ANALYZE_AFTER_BULK
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_postgresql_round_on_a_dropped_connection_fails_as_transient_then_reconnects(
+    service: JobService,
+) -> None:
+    """pg_round talks to psycopg directly: its errors must still reach the worker as
+    SQLAlchemy's, marked so that the worker retries (here: the server ended the
+    round's session, as a restart would), and the next round opens a new session."""
+    store = service.store
+    store.keep_round_connection()
+    first, second = service.submit_many(ADMIN, "diag.noop", [{}, {}])
+    assert [j.id for j in store.claim("w1", ["diag.noop"], 1)] == [first.id]
+    with store.engine.connect() as other:
+        other.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND query LIKE '%jsonb_to_recordset%'"
+            )
+        )
+    outcome = [(first.id, Outcome(Status.SUCCEEDED))]
+
+    with pytest.raises(DBAPIError) as raised:
+        store.finish_and_claim("w1", outcome, ["diag.noop"], 1)
+
+    assert is_transient(raised.value)
+    held, claimed = store.finish_and_claim("w1", outcome, ["diag.noop"], 1)
+    assert (held, [j.id for j in claimed]) == ([True], [second.id])
+    assert claimed[0].started_at is not None
+    assert claimed[0].started_at.utcoffset() == timedelta(0)
+    store.close()

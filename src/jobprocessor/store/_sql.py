@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, insert, literal_column, text, update
@@ -68,8 +68,13 @@ def clip(value: str | None, length: int) -> str | None:
     return value[: length - 1] + "…"
 
 
-def row_to_job(row: Row[Any]) -> Job:
-    """A job from a row of the jobs table."""
+def _utc(value: datetime | None) -> datetime | None:
+    """In UTC, whatever the time zone of the session that read it."""
+    return None if value is None else value.astimezone(UTC)
+
+
+def row_to_job(row: Any) -> Job:
+    """A job from a row of the jobs table (SQLAlchemy's, or psycopg's named tuple)."""
     error = None
     if row.error_type is not None:
         error = JobError(row.error_type, row.error_message or "", row.error_traceback)
@@ -81,13 +86,13 @@ def row_to_job(row: Row[Any]) -> Job:
         status=Status(row.status),
         params=row.params,
         submitted_by=row.submitted_by,
-        created_at=row.created_at,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
+        created_at=row.created_at.astimezone(UTC),
+        started_at=_utc(row.started_at),
+        finished_at=_utc(row.finished_at),
         progress=Progress(row.progress_done, row.progress_total, row.progress_message),
         restarted_from=row.restarted_from,
         cancel_requested_by=row.cancel_requested_by,
-        cancel_requested_at=row.cancel_requested_at,
+        cancel_requested_at=_utc(row.cancel_requested_at),
         error=error,
         result=row.result,
         lock_key=row.lock_key,

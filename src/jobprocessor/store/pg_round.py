@@ -12,6 +12,11 @@ its prepared plan, is the same whatever their number; one string also costs the
 driver less to send than eight arrays (a tenth of the claim loop's time went
 into adapting them).
 
+The statement goes to psycopg itself, not through SQLAlchemy's execution: that
+took a quarter of a round on the client (0.8 ms a round through SQLAlchemy, 0.6 ms
+straight, measured on this machine); a psycopg error is raised as SQLAlchemy's
+(``DBAPIError.instance``), so callers handle both paths alike.
+
 One difference from the transaction: every part of one statement sees the same
 snapshot, so a queued job waiting for a lock value that a job finishing in this
 very round holds is not claimed until the next round. The worker claims again at
@@ -23,29 +28,22 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import (
-    BigInteger,
-    Connection,
-    Row,
-    String,
-    bindparam,
-    column,
-    text,
-)
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.sql.selectable import TextualSelect
+import psycopg
+from psycopg.rows import namedtuple_row
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from jobprocessor.model import Event, Status
-from jobprocessor.store.tables import UTCDateTime, job_events, jobs
+from jobprocessor.store.tables import job_events, jobs
 
 _HELD = "('running', 'canceling')"
 
 ROUND_SQL = f"""
 WITH done AS (
     SELECT *
-    FROM jsonb_to_recordset(CAST(:outcomes AS jsonb)) AS d(
+    FROM jsonb_to_recordset(CAST(%(outcomes)s AS jsonb)) AS d(
         id bigint, status text, result jsonb, error_type text, error_message text,
         error_traceback text, forced boolean, detail text
     )
@@ -53,7 +51,7 @@ WITH done AS (
 finished AS (
     UPDATE {jobs.name} AS j
     SET status = d.status,
-        finished_at = :now,
+        finished_at = %(now)s,
         result = CASE WHEN d.status = '{Status.SUCCEEDED.value}'
                       THEN d.result ELSE j.result END,
         error_type = CASE WHEN d.status = '{Status.SUCCEEDED.value}'
@@ -63,19 +61,19 @@ finished AS (
         error_traceback = CASE WHEN d.status = '{Status.SUCCEEDED.value}'
                                THEN j.error_traceback ELSE d.error_traceback END
     FROM done AS d
-    WHERE j.id = d.id AND j.worker_id = :worker AND j.status IN {_HELD}
+    WHERE j.id = d.id AND j.worker_id = %(worker)s AND j.status IN {_HELD}
     RETURNING j.id
 ),
 candidates AS (
     SELECT q.id, q.lock_key
     FROM {jobs.name} AS q
     WHERE q.status = 'queued'
-      AND q.type = ANY(CAST(:types AS text[]))
+      AND q.type = ANY(CAST(%(types)s AS text[]))
       AND (q.lock_key IS NULL OR NOT EXISTS (
           SELECT 1 FROM {jobs.name} AS h
           WHERE h.lock_key = q.lock_key AND h.status IN {_HELD}))
     ORDER BY q.priority, q.id
-    LIMIT :claim_limit
+    LIMIT %(claim_limit)s
     FOR UPDATE OF q SKIP LOCKED
 ),
 picked AS (
@@ -88,7 +86,7 @@ picked AS (
 ),
 claimed AS (
     UPDATE {jobs.name} AS j
-    SET status = '{Status.RUNNING.value}', worker_id = :worker, started_at = :now,
+    SET status = '{Status.RUNNING.value}', worker_id = %(worker)s, started_at = %(now)s,
         attempts = j.attempts + 1
     FROM picked AS p
     WHERE j.id = p.id AND j.status = 'queued'
@@ -96,7 +94,7 @@ claimed AS (
 ),
 logged AS (
     INSERT INTO {job_events.name} (job_id, at, event, by, detail)
-    SELECT job_id, :now, event, NULL, detail FROM (
+    SELECT job_id, %(now)s, event, NULL, detail FROM (
         SELECT d.id AS job_id, 0 AS step, '{Event.STOPPED_BY_FORCE.value}' AS event,
                d.detail
         FROM done AS d JOIN finished AS f ON f.id = d.id
@@ -105,7 +103,7 @@ logged AS (
         SELECT d.id, 1, d.status, CASE WHEN d.forced THEN NULL ELSE d.detail END
         FROM done AS d JOIN finished AS f ON f.id = d.id
         UNION ALL
-        SELECT c.id, 0, '{Event.STARTED.value}', :started_detail
+        SELECT c.id, 0, '{Event.STARTED.value}', %(started_detail)s
         FROM claimed AS c
     ) AS e
     ORDER BY job_id, step
@@ -116,21 +114,6 @@ LEFT JOIN claimed AS c ON true
 """
 
 
-def _statement() -> TextualSelect:
-    return (
-        text(ROUND_SQL)
-        .bindparams(
-            bindparam("now", type_=UTCDateTime),
-            bindparam("worker", type_=String),
-            bindparam("started_detail", type_=String),
-        )
-        .columns(*jobs.c, column("finished_ids", ARRAY(BigInteger)))
-    )
-
-
-ROUND = _statement()
-
-
 def run_round(
     connection: Connection,
     worker_id: str,
@@ -138,8 +121,8 @@ def run_round(
     types: Sequence[str],
     limit: int,
     now: datetime,
-) -> tuple[list[bool], list[Row[Any]]]:
-    """Run one round on an autocommit connection: (held flags per outcome, claimed rows).
+) -> tuple[list[bool], list[Any]]:
+    """Run one round on a ``prepare``d connection: (held flags per outcome, claimed rows).
 
     ``outcomes`` are ``(job_id, Outcome)`` pairs; a flag is False where the worker no
     longer held the job (a rescue or a cancel got there first).
@@ -166,7 +149,14 @@ def run_round(
         "now": now,
         "started_detail": f"worker {worker_id}",
     }
-    result = list(connection.execute(ROUND, parameters))
+    driver = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
+    try:
+        with driver.cursor(row_factory=namedtuple_row) as cursor:
+            result: list[Any] = cursor.execute(ROUND_SQL, parameters).fetchall()
+    except psycopg.Error as error:
+        raise DBAPIError.instance(
+            ROUND_SQL, parameters, error, psycopg.Error, connection_invalidated=driver.broken
+        ) from error
     finished = set(result[0].finished_ids or ()) if result else set()
     flags = [job_id in finished for job_id, _ in outcomes]
     claimed = [row for row in result if row.id is not None]
