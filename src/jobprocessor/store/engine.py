@@ -14,7 +14,10 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, cast
 
+import psycopg
+from psycopg.rows import namedtuple_row
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError
@@ -149,6 +152,29 @@ class KeptConnection:
         if connection is not None:
             with contextlib.suppress(DBAPIError):  # already gone with its server
                 connection.close()
+
+
+def execute_on_driver(connection: Connection, sql: str, parameters: dict[str, Any]) -> list[Any]:
+    """Run ``sql`` (psycopg's ``%(name)s`` placeholders) on the PostgreSQL connection
+    underneath ``connection``; the rows as named tuples.
+
+    For the hottest statements, which are one round trip each: SQLAlchemy's
+    execution took a quarter of a worker's round on the client (0.8 ms a round
+    through it, 0.6 ms straight, measured on this machine). A psycopg error is
+    raised as SQLAlchemy's (``DBAPIError.instance``), and a connection it broke is
+    invalidated, so that callers handle both paths alike.
+    """
+    driver = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
+    try:
+        with driver.cursor(row_factory=namedtuple_row) as cursor:
+            return cursor.execute(sql, parameters).fetchall()
+    except psycopg.Error as error:
+        broken = driver.broken
+        if broken:
+            connection.invalidate()
+        raise DBAPIError.instance(
+            sql, parameters, error, psycopg.Error, connection_invalidated=broken
+        ) from error
 
 
 def libpq_dsn(engine: Engine) -> str:

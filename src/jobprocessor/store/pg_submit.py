@@ -11,6 +11,7 @@ The jobs come in as one JSON document (``jsonb_to_recordset``). A batched
 ``INSERT … VALUES`` of 500 jobs has 5,500 placeholders, which the driver parsed
 anew for every batch (a third of a bulk submission's time), and the events went
 in as 500 more statements; one short statement with one parameter costs neither.
+Like a worker's round, it goes to psycopg itself (``execute_on_driver``).
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, text
-from sqlalchemy.sql.selectable import TextualSelect
+from sqlalchemy import Connection
 
 from jobprocessor.model import Event, Status
-from jobprocessor.store.tables import UTCDateTime, job_events, jobs
+from jobprocessor.store.engine import execute_on_driver
+from jobprocessor.store.tables import job_events, jobs
 
 #: The columns each job brings (the rest: status, created_at and the defaults).
 COLUMNS = {
@@ -44,18 +45,18 @@ SUBMIT_SQL = f"""
 WITH given AS (
     SELECT *
     FROM ROWS FROM (
-        jsonb_to_recordset(CAST(:jobs AS jsonb))
+        jsonb_to_recordset(CAST(%(jobs)s AS jsonb))
         AS ({", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())})
     ) WITH ORDINALITY AS g({_NAMES}, n)
 ),
 created AS (
     INSERT INTO {jobs.name} ({_NAMES}, status, created_at)
-    SELECT {_NAMES}, '{Status.QUEUED.value}', :now FROM given ORDER BY n
+    SELECT {_NAMES}, '{Status.QUEUED.value}', %(now)s FROM given ORDER BY n
     RETURNING *
 ),
 logged AS (
     INSERT INTO {job_events.name} (job_id, at, event, by, detail)
-    SELECT job_id, :now, event, :by, detail FROM (
+    SELECT job_id, %(now)s, event, %(by)s, detail FROM (
         SELECT id AS job_id, 0 AS step, '{Event.SUBMITTED.value}' AS event,
                CAST(NULL AS text) AS detail
         FROM created
@@ -65,12 +66,8 @@ logged AS (
     ) AS e
     ORDER BY job_id, step
 )
-SELECT created.* FROM created, pg_notify(:channel, '') ORDER BY created.id
+SELECT created.* FROM created, pg_notify(%(channel)s, '') ORDER BY created.id
 """
-
-SUBMIT: TextualSelect = (
-    text(SUBMIT_SQL).bindparams(bindparam("now", type_=UTCDateTime)).columns(*jobs.c)
-)
 
 
 def submit(
@@ -80,11 +77,11 @@ def submit(
     by: str,
     now: datetime,
     channel: str,
-) -> list[Row[Any]]:
+) -> list[Any]:
     """Insert jobs (each row holds ``COLUMNS``) on an autocommit connection.
 
     The rows come back in the order given: ids follow the input's order.
     """
     document = json.dumps([{name: row[name] for name in COLUMNS} for row in rows])
     parameters = {"jobs": document, "now": now, "by": by, "channel": channel}
-    return list(connection.execute(SUBMIT, parameters))
+    return execute_on_driver(connection, SUBMIT_SQL, parameters)
