@@ -186,6 +186,7 @@ class Worker:
         while not self._stopping.is_set():
             # Cleared before looking, so a slot freed meanwhile wakes the wait below.
             wake.clear()
+            self._linger(wake)
             outcomes, free = self._begin_round(claim=bool(types), lane=lane)
             if not outcomes and not free:
                 wake.wait(self.settings.poll_interval)
@@ -207,6 +208,25 @@ class Worker:
                 # not see it yet (one statement, one snapshot). Claim again now.
                 continue
             wake.wait(self.settings.poll_interval)
+
+    def _linger(self, wake: threading.Event) -> None:
+        """Once a job ended while others run, wait up to ``round_linger`` for them too."""
+        linger = self.settings.round_linger
+        if linger <= 0:
+            return
+        deadline = time.monotonic() + linger
+        while True:
+            with self._outcomes_lock:
+                reported = {job.id for job, _ in self._outcomes}
+            if not reported:
+                return
+            if all(slot.job is None or slot.job.id in reported for slot in self.slots):
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            wake.wait(remaining)
+            wake.clear()
 
     def _begin_round(
         self, *, claim: bool, lane: int

@@ -1,0 +1,81 @@
+"""A worker's round waits a moment (``round_linger``) for jobs that end together."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from conftest import ADMIN
+from jobprocessor.model import Job, Status
+from jobprocessor.service import JobService
+from jobprocessor.settings import Settings
+from jobprocessor.store.jobs import Outcome
+from jobprocessor.worker.supervisor import Worker
+
+
+@dataclass
+class _BusySlot:
+    """What ``Worker._linger`` and ``_report`` look at of a slot."""
+
+    index: int
+    job: Job | None
+
+
+@pytest.fixture
+def two_jobs(service: JobService) -> list[Job]:
+    return service.submit_many(ADMIN, "diag.noop", [{}, {}])
+
+
+@contextlib.contextmanager
+def _worker(settings: Settings, linger: float, jobs: list[Job]) -> Iterator[Worker]:
+    """A worker, not started, whose two slots run ``jobs``."""
+    worker = Worker(settings.model_copy(update={"round_linger": linger}), concurrency=2)
+    worker.slots = [_BusySlot(i, job) for i, job in enumerate(jobs)]  # type: ignore[misc]
+    yield worker
+    worker.engine.dispose()
+
+
+def _linger_in_thread(worker: Worker) -> threading.Thread:
+    thread = threading.Thread(target=worker._linger, args=(worker._wake[0],))
+    thread.start()
+    return thread
+
+
+def test_a_round_waits_for_the_other_running_job(settings: Settings, two_jobs: list[Job]) -> None:
+    with _worker(settings, 600.0, two_jobs) as worker:
+        first, second = worker.slots
+        worker._report(first, two_jobs[0], Outcome(Status.SUCCEEDED))
+        lingering = _linger_in_thread(worker)
+        lingering.join(0.2)
+        assert lingering.is_alive(), "it went on with one of two outcomes"
+
+        worker._report(second, two_jobs[1], Outcome(Status.SUCCEEDED))
+
+        lingering.join(10)
+        assert not lingering.is_alive(), "the second outcome did not end the wait"
+        assert [job.id for job, _ in worker._outcomes] == [j.id for j in two_jobs]
+
+
+def test_a_round_does_not_wait_when_no_other_job_runs(
+    settings: Settings, two_jobs: list[Job]
+) -> None:
+    with _worker(settings, 600.0, two_jobs) as worker:
+        first, second = worker.slots
+        second.job = None
+        worker._report(first, two_jobs[0], Outcome(Status.SUCCEEDED))
+        lingering = _linger_in_thread(worker)
+        lingering.join(10)
+        assert not lingering.is_alive()
+
+
+def test_a_round_waits_no_longer_than_round_linger(settings: Settings, two_jobs: list[Job]) -> None:
+    with _worker(settings, 0.05, two_jobs) as worker:
+        first, _ = worker.slots
+        worker._report(first, two_jobs[0], Outcome(Status.SUCCEEDED))
+        lingering = _linger_in_thread(worker)
+        lingering.join(10)
+        assert not lingering.is_alive(), "the other job never ended: the wait must"
