@@ -59,9 +59,7 @@ def test_a_failed_claim_keeps_the_outcomes(
     store.claim("w1", ["diag.noop"], 1)
     # Stand-ins for the claim losing a race on the held-lock index: any IntegrityError.
     monkeypatch.setattr(
-        sqlite_round,
-        "CLAIM",
-        text("UPDATE jobprocessor_jobs SET type = NULL WHERE id = :claim_limit"),
+        sqlite_round, "CLAIM_SQL", "UPDATE jobprocessor_jobs SET type = NULL WHERE id = :limit"
     )
     real_round = pg_round.run_round
 
@@ -149,4 +147,30 @@ def test_a_postgresql_round_on_a_dropped_connection_fails_as_transient_then_reco
     assert (held, [j.id for j in claimed]) == ([True], [second.id])
     assert claimed[0].started_at is not None
     assert claimed[0].started_at.utcoffset() == timedelta(0)
+    store.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_failed_sqlite_round_writes_nothing_and_the_next_one_works(
+    service: JobService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sqlite_round runs its own transaction on the sqlite3 connection: an error must
+    roll all of it back (the outcome too), reach the caller as SQLAlchemy's, and leave
+    the kept connection usable."""
+    store = service.store
+    store.keep_round_connection()
+    first, second = service.submit_many(ADMIN, "diag.noop", [{}, {}])
+    assert [j.id for j in store.claim("w1", ["diag.noop"], 1)] == [first.id]
+    outcome = [(first.id, Outcome(Status.SUCCEEDED, result=1))]
+    monkeypatch.setattr(sqlite_round, "CLAIM_SQL", "UPDATE no_such_table SET x = 1")
+
+    with pytest.raises(DBAPIError):
+        store.finish_and_claim("w1", outcome, ["diag.noop"], 1)
+
+    assert service.get(ADMIN, first.id).status is Status.RUNNING
+    assert _events(service, first.id) == ["submitted", "started"]
+    monkeypatch.undo()
+    held, claimed = store.finish_and_claim("w1", outcome, ["diag.noop"], 1)
+    assert (held, [j.id for j in claimed]) == ([True], [second.id])
+    assert service.get(ADMIN, first.id).result == 1
     store.close()

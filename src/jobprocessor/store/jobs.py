@@ -330,7 +330,7 @@ class JobStore:
                         connection, worker_id, outcomes, types, limit, now
                     )
             else:
-                with self._round_connection() as connection, connection.begin():
+                with self._round_connection() as connection:
                     flags, rows = sqlite_round.run_round(
                         connection, worker_id, outcomes, types, limit, now
                     )
