@@ -457,6 +457,8 @@ def _ids(mixed: dict[str, int], *names: str) -> list[int]:
         ({"q": "%"}, ["bob_report"]),
         ({"q": "_"}, ["bob_report"]),
         ({"q": "nothing like this"}, []),
+        ({"q": "o'brien's"}, []),  # quoted safely where the pattern is written into SQL
+        ({"q": "a\\b"}, []),
     ],
 )
 @pytest.mark.parametrize("title_window", [listing.TITLE_WINDOW, 1], ids=["window", "index"])

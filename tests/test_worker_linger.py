@@ -39,7 +39,9 @@ def _worker(settings: Settings, linger: float, jobs: list[Job]) -> Iterator[Work
     worker.engine.dispose()
 
 
-def _linger_in_thread(worker: Worker) -> threading.Thread:
+def _first_ends(worker: Worker, jobs: list[Job]) -> threading.Thread:
+    """The first slot's job ends; the claim loop's wait, running in a thread."""
+    worker._report(worker.slots[0], jobs[0], Outcome(Status.SUCCEEDED))
     thread = threading.Thread(target=worker._linger, args=(worker._wake[0],))
     thread.start()
     return thread
@@ -47,13 +49,11 @@ def _linger_in_thread(worker: Worker) -> threading.Thread:
 
 def test_a_round_waits_for_the_other_running_job(settings: Settings, two_jobs: list[Job]) -> None:
     with _worker(settings, 600.0, two_jobs) as worker:
-        first, second = worker.slots
-        worker._report(first, two_jobs[0], Outcome(Status.SUCCEEDED))
-        lingering = _linger_in_thread(worker)
+        lingering = _first_ends(worker, two_jobs)
         lingering.join(0.2)
         assert lingering.is_alive(), "it went on with one of two outcomes"
 
-        worker._report(second, two_jobs[1], Outcome(Status.SUCCEEDED))
+        worker._report(worker.slots[1], two_jobs[1], Outcome(Status.SUCCEEDED))
 
         lingering.join(10)
         assert not lingering.is_alive(), "the second outcome did not end the wait"
@@ -64,18 +64,14 @@ def test_a_round_does_not_wait_when_no_other_job_runs(
     settings: Settings, two_jobs: list[Job]
 ) -> None:
     with _worker(settings, 600.0, two_jobs) as worker:
-        first, second = worker.slots
-        second.job = None
-        worker._report(first, two_jobs[0], Outcome(Status.SUCCEEDED))
-        lingering = _linger_in_thread(worker)
+        worker.slots[1].job = None
+        lingering = _first_ends(worker, two_jobs)
         lingering.join(10)
         assert not lingering.is_alive()
 
 
 def test_a_round_waits_no_longer_than_round_linger(settings: Settings, two_jobs: list[Job]) -> None:
     with _worker(settings, 0.05, two_jobs) as worker:
-        first, _ = worker.slots
-        worker._report(first, two_jobs[0], Outcome(Status.SUCCEEDED))
-        lingering = _linger_in_thread(worker)
+        lingering = _first_ends(worker, two_jobs)
         lingering.join(10)
         assert not lingering.is_alive(), "the other job never ended: the wait must"
