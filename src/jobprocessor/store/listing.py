@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 TITLE_WINDOW = 10_000
 #: A trigram index can only find texts of three characters or more.
 MIN_INDEXED_TEXT = 3
+#: The id where no index on it may serve: a search through the title index must not
+#: turn into a walk along the primary key (see ``_indexed_page``).
+_id_without_index = jobs.c.id + 0
 
 
 def has_title_index(connection: Connection) -> bool:
@@ -70,16 +73,19 @@ def list_rows(connection: Connection, query: JobQuery, *, title_index: bool) -> 
     recent = list(connection.execute(_page(query, [*conditions, jobs.c.id >= floor])))
     if len(recent) >= query.limit or floor <= 1:
         return recent
+    # PostgreSQL's planner would rather walk the primary key (see _indexed_page);
+    # SQLite's reads the matches' ids from the FTS table either way.
+    ids = _id_without_index if connection.dialect.name == "postgresql" else jobs.c.id
     older = _indexed_page(
         connection.dialect.name,
         query,
-        [*conditions, jobs.c.id < floor],
+        [*_filters(query, ids=ids), ids < floor],
         query.limit - len(recent),
     )
     return recent + list(connection.execute(older))
 
 
-def _filters(query: JobQuery) -> list[ColumnElement[bool]]:
+def _filters(query: JobQuery, *, ids: ColumnElement[int] = jobs.c.id) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if query.submitted_by is not None:
         conditions.append(jobs.c.submitted_by == query.submitted_by)
@@ -90,7 +96,7 @@ def _filters(query: JobQuery) -> list[ColumnElement[bool]]:
     if query.text:
         conditions.append(func.lower(jobs.c.title).like(_contains(query.text), escape="\\"))
     if query.before_id is not None:
-        conditions.append(jobs.c.id < query.before_id)
+        conditions.append(ids < query.before_id)
     return conditions
 
 
@@ -134,8 +140,10 @@ def _indexed_page(
 ) -> Select[Any]:
     """Older title matches, found through the title index and then sorted.
 
-    ``id + 0`` keeps the planner from walking the primary key backwards for the
-    order (what it would choose for a LIMIT, not knowing the matches are far back).
+    ``id + 0`` keeps the planner from walking the primary key instead: backwards for
+    the order (what it would choose for a LIMIT, not knowing the matches are far
+    back), or, on PostgreSQL, over the range of ids below a deep page's window
+    (90,000 rows read for 1,111 matches: 25 ms, where the title index took 7).
     """
     statuses = _statuses(query)
     if 0 < len(statuses) < len(Status):
@@ -149,4 +157,4 @@ def _indexed_page(
             .where(text(f"{TITLE_INDEX_SQLITE} MATCH :phrase").bindparams(phrase=phrase))
         )
         conditions = [*conditions, jobs.c.id.in_(matches)]
-    return select(jobs).where(*conditions).order_by((jobs.c.id + 0).desc()).limit(limit)
+    return select(jobs).where(*conditions).order_by(_id_without_index.desc()).limit(limit)
