@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from conftest import ADMIN, wait_until
-from jobprocessor.model import Status
+from jobprocessor.model import JobError, Status
 from jobprocessor.service import JobService
 from jobprocessor.store import pg_round, sqlite_round
 from jobprocessor.store.jobs import ANALYZE_AFTER_BULK, Outcome
@@ -174,3 +174,21 @@ def test_a_failed_sqlite_round_writes_nothing_and_the_next_one_works(
     assert (held, [j.id for j in claimed]) == ([True], [second.id])
     assert service.get(ADMIN, first.id).result == 1
     store.close()
+
+
+def test_an_over_long_error_type_is_clipped_not_lost(service: JobService) -> None:
+    """The error type column holds 200 characters: a longer exception name must not
+    make the outcome fail to record (the job would stay running)."""
+    store = service.store
+    (job,) = service.submit_many(ADMIN, "diag.noop", [{}])
+    store.claim("w1", ["diag.noop"], 1)
+    name = "VeryLong" * 40
+
+    held = store.finish(job.id, "w1", Outcome(Status.FAILED, error=JobError(name, "boom")))
+
+    assert held
+    failed = service.get(ADMIN, job.id)
+    assert failed.status is Status.FAILED
+    assert failed.error is not None
+    assert failed.error.type == name[:199] + "…"
+    assert failed.error.message == "boom"

@@ -61,6 +61,10 @@ def notify(connection: Connection, channel: str, payload: str = "") -> None:
         )
 
 
+#: ``error_type`` is VARCHAR(200): a longer exception name must not make the round fail.
+ERROR_TYPE_MAX = 200
+
+
 def clip(value: str | None, length: int) -> str | None:
     """``value`` cut to ``length`` characters, marked with an ellipsis."""
     if value is None or len(value) <= length:

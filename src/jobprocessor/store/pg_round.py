@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from jobprocessor.model import Event, Status
+from jobprocessor.store._sql import ERROR_TYPE_MAX, clip
 from jobprocessor.store.engine import execute_on_driver
 from jobprocessor.store.tables import job_events, jobs
 
@@ -130,7 +131,7 @@ def run_round(
                     "id": job_id,
                     "status": o.status.value,
                     "result": o.result if o.status is Status.SUCCEEDED else None,
-                    "error_type": o.error.type if o.error else None,
+                    "error_type": clip(o.error.type, ERROR_TYPE_MAX) if o.error else None,
                     "error_message": o.error.message if o.error else None,
                     "error_traceback": o.error.traceback if o.error else None,
                     "forced": o.forced,

@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeEngine
 
 from jobprocessor.model import Event, Status
+from jobprocessor.store._sql import ERROR_TYPE_MAX, clip
 from jobprocessor.store.tables import job_events, jobs
 
 if TYPE_CHECKING:
@@ -120,8 +121,10 @@ def _finish(
     if outcome.status is Status.SUCCEEDED:
         return SUCCEED_SQL, (status, at, to_json(outcome.result), job_id, worker_id)
     error = outcome.error
-    described = (error.type, error.message, error.traceback) if error else (None, None, None)
-    return END_SQL, (status, at, *described, job_id, worker_id)
+    if error is None:
+        return END_SQL, (status, at, None, None, None, job_id, worker_id)
+    error_type = clip(error.type, ERROR_TYPE_MAX)
+    return END_SQL, (status, at, error_type, error.message, error.traceback, job_id, worker_id)
 
 
 def _end_events(job_id: int, outcome: Outcome, at: Any) -> list[tuple[Any, ...]]:
