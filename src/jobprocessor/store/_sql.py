@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Connection, Row, insert, literal_column, text, update
 
@@ -23,6 +23,8 @@ QUEUED_CHANNEL = "jobprocessor_queued"
 CANCEL_CHANNEL = "jobprocessor_cancel"
 
 HELD = [s.value for s in HELD_STATUSES]
+#: ``HELD`` as an SQL list, for the rounds' hand-written statements.
+HELD_SQL = "(" + ", ".join(f"'{status}'" for status in HELD) + ")"
 FINISHED = [s.value for s in FINISHED_STATUSES]
 #: Written as a literal so that the partial index over queued rows matches even in
 #: a prepared, generic plan (a bound parameter could be any status).
@@ -61,8 +63,12 @@ def notify(connection: Connection, channel: str, payload: str = "") -> None:
         )
 
 
-#: ``error_type`` is VARCHAR(200): a longer exception name must not make the round fail.
-ERROR_TYPE_MAX = 200
+@overload
+def clip(value: str, length: int) -> str: ...
+@overload
+def clip(value: None, length: int) -> None: ...
+@overload
+def clip(value: str | None, length: int) -> str | None: ...
 
 
 def clip(value: str | None, length: int) -> str | None:

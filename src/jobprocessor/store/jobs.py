@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dataclasses
 import functools
 import threading
 from collections.abc import Iterator, Sequence
@@ -40,6 +41,7 @@ from jobprocessor.store._sql import (
     INSERT_EVENTS,
     IS_QUEUED,
     QUEUED_CHANNEL,
+    clip,
     event_row,
     move,
     notify,
@@ -47,7 +49,7 @@ from jobprocessor.store._sql import (
 )
 from jobprocessor.store.engine import KeptConnection, reading
 from jobprocessor.store.reports import ReportStore
-from jobprocessor.store.tables import jobs
+from jobprocessor.store.tables import ERROR_TYPE_LENGTH, jobs
 from jobprocessor.store.workers import Rescued, WorkerRegistry
 
 __all__ = [
@@ -323,17 +325,11 @@ class JobStore:
         On PostgreSQL the transaction is one statement (``pg_round``): one round trip.
         """
         now = utcnow()
+        outcomes = [(job_id, _storable(outcome)) for job_id, outcome in outcomes]
+        rounds = pg_round if self.is_postgres else sqlite_round
         try:
-            if self.is_postgres:
-                with self._round_connection() as connection:
-                    flags, rows = pg_round.run_round(
-                        connection, worker_id, outcomes, types, limit, now
-                    )
-            else:
-                with self._round_connection() as connection:
-                    flags, rows = sqlite_round.run_round(
-                        connection, worker_id, outcomes, types, limit, now
-                    )
+            with self._round_connection() as connection:
+                flags, rows = rounds.run_round(connection, worker_id, outcomes, types, limit, now)
         except IntegrityError:
             if not (types and limit > 0):
                 raise
@@ -434,3 +430,13 @@ class JobStore:
         statement = select(jobs.c.status, func.count()).group_by(jobs.c.status)
         with self.reading() as connection:
             return {Status(row[0]): row[1] for row in connection.execute(statement)}
+
+
+def _storable(outcome: Outcome) -> Outcome:
+    """``outcome`` as its columns can hold it: an exception name longer than
+    ``error_type`` is cut (it made the whole round fail, and its job stayed running)."""
+    error = outcome.error
+    if error is None or len(error.type) <= ERROR_TYPE_LENGTH:
+        return outcome
+    cut = dataclasses.replace(error, type=clip(error.type, ERROR_TYPE_LENGTH))
+    return dataclasses.replace(outcome, error=cut)

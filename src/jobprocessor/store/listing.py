@@ -57,8 +57,9 @@ def has_title_index(connection: Connection) -> bool:
 def list_rows(connection: Connection, query: JobQuery, *, title_index: bool) -> list[Row[Any]]:
     """One page of ``query`` (a ``JobQuery``), newest first."""
     conditions = _filters(query)
+    before = [] if query.before_id is None else [jobs.c.id < query.before_id]
     if not (title_index and query.text and len(query.text) >= MIN_INDEXED_TEXT):
-        return list(connection.execute(_page(query, conditions)))
+        return list(connection.execute(_page(query, [*conditions, *before])))
     if connection.dialect.name == "postgresql":
         # The driver prepares a statement run five times, and PostgreSQL then plans
         # it for any parameter value: that plan cannot use the title index (at a
@@ -70,22 +71,21 @@ def list_rows(connection: Connection, query: JobQuery, *, title_index: bool) -> 
         newest = connection.execute(select(func.max(jobs.c.id))).scalar()
         top = (newest or 0) + 1
     floor = top - TITLE_WINDOW
-    recent = list(connection.execute(_page(query, [*conditions, jobs.c.id >= floor])))
+    recent = list(connection.execute(_page(query, [*conditions, *before, jobs.c.id >= floor])))
     if len(recent) >= query.limit or floor <= 1:
         return recent
-    # PostgreSQL's planner would rather walk the primary key (see _indexed_page);
+    # Below the window (and so below the page's cursor too). PostgreSQL's planner
+    # would rather walk the primary key over that range (see _indexed_page);
     # SQLite's reads the matches' ids from the FTS table either way.
     ids = _id_without_index if connection.dialect.name == "postgresql" else jobs.c.id
     older = _indexed_page(
-        connection.dialect.name,
-        query,
-        [*_filters(query, ids=ids), ids < floor],
-        query.limit - len(recent),
+        connection.dialect.name, query, [*conditions, ids < floor], query.limit - len(recent)
     )
     return recent + list(connection.execute(older))
 
 
-def _filters(query: JobQuery, *, ids: ColumnElement[int] = jobs.c.id) -> list[ColumnElement[bool]]:
+def _filters(query: JobQuery) -> list[ColumnElement[bool]]:
+    """The query's filters, without its cursor (``before_id``)."""
     conditions: list[ColumnElement[bool]] = []
     if query.submitted_by is not None:
         conditions.append(jobs.c.submitted_by == query.submitted_by)
@@ -95,8 +95,6 @@ def _filters(query: JobQuery, *, ids: ColumnElement[int] = jobs.c.id) -> list[Co
         conditions.append(jobs.c.category == query.category)
     if query.text:
         conditions.append(func.lower(jobs.c.title).like(_contains(query.text), escape="\\"))
-    if query.before_id is not None:
-        conditions.append(ids < query.before_id)
     return conditions
 
 

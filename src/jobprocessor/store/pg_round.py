@@ -31,11 +31,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from jobprocessor.model import Event, Status
-from jobprocessor.store._sql import ERROR_TYPE_MAX, clip
+from jobprocessor.store._sql import HELD_SQL
 from jobprocessor.store.engine import execute_on_driver
 from jobprocessor.store.tables import job_events, jobs
-
-_HELD = "('running', 'canceling')"
 
 ROUND_SQL = f"""
 WITH done AS (
@@ -58,7 +56,7 @@ finished AS (
         error_traceback = CASE WHEN d.status = '{Status.SUCCEEDED.value}'
                                THEN j.error_traceback ELSE d.error_traceback END
     FROM done AS d
-    WHERE j.id = d.id AND j.worker_id = %(worker)s AND j.status IN {_HELD}
+    WHERE j.id = d.id AND j.worker_id = %(worker)s AND j.status IN {HELD_SQL}
     RETURNING j.id
 ),
 candidates AS (
@@ -68,7 +66,7 @@ candidates AS (
       AND q.type = ANY(CAST(%(types)s AS text[]))
       AND (q.lock_key IS NULL OR NOT EXISTS (
           SELECT 1 FROM {jobs.name} AS h
-          WHERE h.lock_key = q.lock_key AND h.status IN {_HELD}))
+          WHERE h.lock_key = q.lock_key AND h.status IN {HELD_SQL}))
     ORDER BY q.priority, q.id
     LIMIT %(claim_limit)s
     FOR UPDATE OF q SKIP LOCKED
@@ -131,7 +129,7 @@ def run_round(
                     "id": job_id,
                     "status": o.status.value,
                     "result": o.result if o.status is Status.SUCCEEDED else None,
-                    "error_type": clip(o.error.type, ERROR_TYPE_MAX) if o.error else None,
+                    "error_type": o.error.type if o.error else None,
                     "error_message": o.error.message if o.error else None,
                     "error_traceback": o.error.traceback if o.error else None,
                     "forced": o.forced,

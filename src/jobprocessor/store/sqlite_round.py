@@ -25,16 +25,15 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeEngine
 
 from jobprocessor.model import Event, Status
-from jobprocessor.store._sql import ERROR_TYPE_MAX, clip
+from jobprocessor.store._sql import HELD_SQL
 from jobprocessor.store.tables import job_events, jobs
 
 if TYPE_CHECKING:
     from jobprocessor.store.jobs import Outcome
 
-_HELD = "('running', 'canceling')"
 _FINISH = f"""
 UPDATE {jobs.name} SET status = ?, finished_at = ?, {{columns}}
-WHERE id = ? AND worker_id = ? AND status IN {_HELD}
+WHERE id = ? AND worker_id = ? AND status IN {HELD_SQL}
 """
 SUCCEED_SQL = _FINISH.format(columns="result = ?")
 END_SQL = _FINISH.format(columns="error_type = ?, error_message = ?, error_traceback = ?")
@@ -54,7 +53,7 @@ WHERE status = 'queued' AND id IN (
               AND q.type IN (SELECT value FROM json_each(:types))
               AND (q.lock_key IS NULL OR NOT EXISTS (
                   SELECT 1 FROM {jobs.name} AS h
-                  WHERE h.lock_key = q.lock_key AND h.status IN {_HELD}))
+                  WHERE h.lock_key = q.lock_key AND h.status IN {HELD_SQL}))
             ORDER BY q.priority, q.id
             LIMIT :limit
         )
@@ -96,8 +95,13 @@ def run_round(
         rows: list[Any] = []
         if types and limit > 0:
             sql = CLAIM_SQL
-            parameters = {"worker": worker_id, "now": at, "types": json.dumps(list(types))}
-            cursor = driver.execute(sql, {**parameters, "limit": limit})
+            parameters = {
+                "worker": worker_id,
+                "now": at,
+                "types": json.dumps(list(types)),
+                "limit": limit,
+            }
+            cursor = driver.execute(sql, parameters)
             rows = convert.rows(cursor)
         detail = f"worker {worker_id}"
         events += [(row.id, at, Event.STARTED.value, None, detail) for row in rows]
@@ -121,10 +125,8 @@ def _finish(
     if outcome.status is Status.SUCCEEDED:
         return SUCCEED_SQL, (status, at, to_json(outcome.result), job_id, worker_id)
     error = outcome.error
-    if error is None:
-        return END_SQL, (status, at, None, None, None, job_id, worker_id)
-    error_type = clip(error.type, ERROR_TYPE_MAX)
-    return END_SQL, (status, at, error_type, error.message, error.traceback, job_id, worker_id)
+    described = (error.type, error.message, error.traceback) if error else (None, None, None)
+    return END_SQL, (status, at, *described, job_id, worker_id)
 
 
 def _end_events(job_id: int, outcome: Outcome, at: Any) -> list[tuple[Any, ...]]:

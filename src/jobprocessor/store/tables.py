@@ -72,6 +72,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 Id = BigInteger().with_variant(Integer, "sqlite")
 Json = JSON().with_variant(JSONB(), "postgresql")
 
+#: Longest exception name a job's record keeps (longer ones are cut when stored).
+ERROR_TYPE_LENGTH = 200
+
 jobs = Table(
     "jobprocessor_jobs",
     metadata,
@@ -97,7 +100,7 @@ jobs = Table(
     Column("restarted_from", Id),
     Column("cancel_requested_by", String(150)),
     Column("cancel_requested_at", UTCDateTime),
-    Column("error_type", String(200)),
+    Column("error_type", String(ERROR_TYPE_LENGTH)),
     Column("error_message", Text),
     Column("error_traceback", Text),
     Column("result", Json),
