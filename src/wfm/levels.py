@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from wfm.activities import ActivityInfo
 from wfm.model import ScheduleEntry
 from wfm.shifts import Placed
-
-if TYPE_CHECKING:  # snapshot reads levels through this module: no import at run time
-    from wfm.snapshot import ActivityInfo
 
 #: Rows per DELETE … IN (…) or INSERT batch, well under every driver's parameter limit.
 BATCH = 500

@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from wfm.activities import ActivityInfo
 from wfm.calendar import days, format_hours
 from wfm.shifts import Placed
-from wfm.snapshot import ActivityInfo, EmployeeDays
+from wfm.snapshot import EmployeeDays
 
 SOFT_RULES = frozenset({"min_hours"})
 

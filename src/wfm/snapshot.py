@@ -17,12 +17,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from wfm.activities import ActivityInfo
 from wfm.calendar import days, midnight
 from wfm.errors import WfmError
 from wfm.levels import as_placed, select_entries
 from wfm.model import (
     Activity,
-    ActivityType,
     Contract,
     DayModel,
     Employee,
@@ -64,37 +64,6 @@ class ContractRules:
     def absence_credit_minutes(self) -> int:
         """What a paid full-day absence counts toward the week: target / working days."""
         return self.target_minutes // max(1, 7 - self.min_days_off)
-
-
-@dataclass(frozen=True, slots=True)
-class ActivityInfo:
-    """An activity, detached from the database."""
-
-    id: int
-    code: str
-    name: str
-    type: ActivityType
-    paid: bool
-    plannable: bool
-    replaceable: bool
-    priority: int
-    skill_id: int | None
-    color: str
-
-    @classmethod
-    def from_model(cls, activity: Activity) -> ActivityInfo:
-        return cls(
-            id=activity.id,
-            code=activity.code,
-            name=activity.name,
-            type=activity.type,
-            paid=activity.paid,
-            plannable=activity.plannable,
-            replaceable=activity.replaceable,
-            priority=activity.priority,
-            skill_id=activity.skill_id,
-            color=activity.color,
-        )
 
 
 @dataclass(slots=True)

@@ -8,12 +8,13 @@ from typing import Any
 from sqlalchemy import select
 
 from jobprocessor import JobContext, job
+from wfm.activities import ActivityInfo
 from wfm.db import write_session
 from wfm.jobs._runtime import job_database
 from wfm.jobs.params import EmployeeIds, End, Levels, PositiveId
 from wfm.levels import delete_entries, is_full_day_absence, select_entries
 from wfm.model import Activity
-from wfm.snapshot import ActivityInfo, check_level, select_employees
+from wfm.snapshot import check_level, select_employees
 
 
 @job(

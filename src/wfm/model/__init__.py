@@ -1,6 +1,6 @@
 """wfm's domain model (SQLAlchemy ORM), one concept per module."""
 
-from wfm.model.activities import Activity, ActivityType
+from wfm.model.activities import Activity, ActivityType, Skill
 from wfm.model.base import Base
 from wfm.model.organisation import (
     Contract,
@@ -10,7 +10,6 @@ from wfm.model.organisation import (
     EmployeeShiftSequence,
     EmployeeSkill,
     PlanningUnit,
-    Skill,
 )
 from wfm.model.planning import BreakRule, DayModel, ShiftSequence, ShiftSequenceCell
 from wfm.model.schedule import (

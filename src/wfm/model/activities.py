@@ -1,4 +1,4 @@
-"""Activities: what an employee does in a stretch of time, and how it counts.
+"""Activities and the skills they ask for: what an employee does, and how it counts.
 
 The flags decide how scheduling treats an activity: *Paid* time counts toward
 contract hours, *Plannable* activities may be placed by the scheduler, and
@@ -15,7 +15,15 @@ from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wfm.model.base import Base
-from wfm.model.organisation import Skill
+
+
+class Skill(Base):
+    """Something an employee can do at a level in percent (e.g. Phone at 80 %)."""
+
+    __tablename__ = "wfm_skills"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
 
 
 class ActivityType(enum.StrEnum):

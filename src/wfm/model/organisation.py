@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
+from wfm.model.activities import Skill
 from wfm.model.base import Base
 
 if TYPE_CHECKING:
@@ -24,15 +25,6 @@ class PlanningUnit(Base):
     """A team planned together (e.g. "Customer Service"): requirements belong to it."""
 
     __tablename__ = "wfm_planning_units"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
-
-
-class Skill(Base):
-    """Something an employee can do at a level in percent (e.g. Phone at 80 %)."""
-
-    __tablename__ = "wfm_skills"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine, func, select
 
+from wfm.activities import ActivityInfo
 from wfm.calendar import monday_of
 from wfm.db import read_session
 from wfm.model import (
@@ -24,7 +25,6 @@ from wfm.model import (
     Skill,
     StaffRequirement,
 )
-from wfm.snapshot import ActivityInfo
 
 
 @dataclass(frozen=True)

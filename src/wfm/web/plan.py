@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
+from wfm.activities import ActivityInfo
 from wfm.calendar import INTERVAL, at_minute, days
 from wfm.coverage import CoverageSummary, scheduled_counts, summarize
 from wfm.model import ActivityType
 from wfm.shifts import Placed
-from wfm.snapshot import ActivityInfo, Snapshot
+from wfm.snapshot import Snapshot
 
 Span = Literal["week", "day"]
 #: Hours shown when neither requirements nor entries say more.
