@@ -257,7 +257,7 @@ def measure(store: str, sizes: list[int], repeats: int) -> list[ListCase]:
         for client in clients:
             if isinstance(client, HttpClient):
                 client.close()
-        service.store.engine.dispose()
+        service.close()
     return cases
 
 

@@ -128,7 +128,7 @@ def service(settings: Settings) -> Iterator[JobService]:
 
     svc = open_service(settings)
     yield svc
-    svc.store.engine.dispose()
+    svc.close()
 
 
 def wait_for_status(

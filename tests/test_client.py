@@ -51,4 +51,4 @@ def test_client_opens_the_database_from_a_url(settings: Settings) -> None:
     client = Client(settings.database_url, user="carol")
     job = client.submit("diag.count", {"n": 1})
     assert wait_for_status(client.service, job.id, Status.QUEUED).submitted_by == "carol"
-    client.service.store.engine.dispose()
+    client.close()

@@ -36,7 +36,7 @@ class People:
 def app(settings: Settings, service: JobService) -> Iterator[FastAPI]:
     application = create_app(settings, pool_size=2)
     yield application
-    application.state.web.service.store.engine.dispose()
+    application.state.web.service.close()
 
 
 @pytest.fixture

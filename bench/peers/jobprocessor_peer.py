@@ -122,5 +122,5 @@ class JobProcessorSystem(System):
 
     def close(self) -> None:
         if self._service is not None:
-            self._service.store.engine.dispose()
+            self._service.close()
             self._service = None

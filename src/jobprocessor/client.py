@@ -56,3 +56,13 @@ class Client:
 
     def wait(self, job_id: int, *, timeout: float | None = None) -> Job:
         return self.service.wait(self.actor, job_id, timeout=timeout)
+
+    def close(self) -> None:
+        """Release the database connections; the client is not used afterwards."""
+        self.service.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

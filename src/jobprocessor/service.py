@@ -352,6 +352,11 @@ class JobService:
             window=window,
         )
 
+    def close(self) -> None:
+        """Release the service's database connections (it is not used afterwards)."""
+        self.store.close()
+        self.store.engine.dispose()
+
     def check_database(self) -> None:
         """Raise if the database cannot be reached (for health checks)."""
         self.store.ping()

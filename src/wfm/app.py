@@ -24,7 +24,7 @@ from wfm.web import NAV, TEMPLATES, router
 def jobprocessor_web(app: FastAPI) -> None:
     """Serve the WFM pages; their tables live in the console's database."""
     context: WebContext = app.state.web
-    db.upgrade(context.service.store.engine)
+    db.upgrade(context.database)
     add_pages(app, router, nav=list(NAV), templates=TEMPLATES)
 
 

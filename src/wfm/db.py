@@ -19,13 +19,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from jobprocessor.settings import Settings
-from jobprocessor.store import create_db_engine
-
-# The engine marks read-only transactions with this execution option, so that its
-# SQLite "begin" hook emits a plain BEGIN instead of BEGIN IMMEDIATE (no write lock).
-from jobprocessor.store.engine import READ_ONLY
-from jobprocessor.store.schema import Migrations
+from jobprocessor.database import Migrations, read_only
+from jobprocessor.database import open_engine as open_jobs_engine
 
 VERSION_TABLE = "wfm_alembic_version"
 #: wfm's own migrations, beside the engine's in the same database.
@@ -47,7 +42,7 @@ def open_engine(database_url: str | None = None) -> Engine:
     A job process knows its database from the worker's environment
     (``JOBPROCESSOR_DATABASE_URL``), which ``Settings`` reads.
     """
-    engine = create_db_engine(database_url or Settings().database_url, pool_size=2)
+    engine = open_jobs_engine(database_url, pool_size=2)
     upgrade(engine)
     return engine
 
@@ -55,7 +50,7 @@ def open_engine(database_url: str | None = None) -> Engine:
 @contextlib.contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
     """A session for reading: on SQLite its transaction does not block writers."""
-    with Session(engine.execution_options(**{READ_ONLY: True})) as session:
+    with Session(read_only(engine)) as session:
         yield session
 
 

@@ -25,4 +25,4 @@ def test_an_app_module_adds_pages_with_the_consoles_layout_and_sign_in(
             assert '<a href="/hello" aria-current="page">Hello</a>' in page
             assert '<a href="/hello">Hello</a>' in client.get("/").text
     finally:
-        app.state.web.service.store.engine.dispose()
+        app.state.web.service.close()

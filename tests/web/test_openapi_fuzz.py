@@ -39,7 +39,7 @@ def _document() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         app = create_app(Settings(database_url=f"sqlite:///{scratch}/schema.sqlite3"))
         document = app.openapi()
-        app.state.web.service.store.engine.dispose()
+        app.state.web.service.close()
     return document
 
 

@@ -28,7 +28,7 @@ def test_install_sets_up_the_demo_once(engine, database_url) -> None:
     service = open_service(Settings(database_url=database_url))
     assert service.authenticate("planner1", "planner1") is not None
     assert len(service.list(ADMIN, ListFilter()).items) == WFM_DEMO_JOBS
-    service.store.engine.dispose()
+    service.close()
 
 
 def test_serve_demo_adds_the_wfm_data_and_jobs_beside_the_consoles(engine, settings) -> None:
@@ -47,4 +47,4 @@ def test_serve_demo_adds_the_wfm_data_and_jobs_beside_the_consoles(engine, setti
         demo.install(service, settings, ["wfm.app"])  # again: nothing new
         assert len(service.list(ADMIN, ListFilter(limit=100)).items) == len(listed)
     finally:
-        service.store.engine.dispose()
+        service.close()

@@ -46,7 +46,7 @@ def client(settings: Settings, people, tiny) -> Iterator[TestClient]:
         with TestClient(app, follow_redirects=False) as test_client:
             yield test_client
     finally:
-        app.state.web.service.store.engine.dispose()
+        app.state.web.service.close()
 
 
 def jobs(service: JobService):

@@ -72,6 +72,7 @@ def create_app(
     )
     app.state.web = WebContext(
         service=service,
+        database=engine,
         signin=SignIn(users, SessionStore(engine), settings),
         settings=settings,
         templates=templates(),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 from jinja2 import Environment
+from sqlalchemy import Engine
 
 from jobprocessor.service import JobService
 from jobprocessor.settings import Settings
@@ -17,6 +18,8 @@ class WebContext:
     """The service, sign-in, settings and templates of one web application."""
 
     service: JobService
+    #: The jobs' database, for an application's own tables (see ``jobprocessor.database``).
+    database: Engine
     signin: SignIn
     settings: Settings
     templates: Environment

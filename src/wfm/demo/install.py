@@ -65,7 +65,7 @@ def install(
         done.users_created = created
         return done
     finally:
-        service.store.engine.dispose()
+        service.close()
 
 
 def install_demo(

@@ -42,7 +42,7 @@ TYPE_FIELD = "job_type"
 
 def engine_of(context: WebContext) -> Engine:
     """The database of the jobs, which holds the WFM tables too."""
-    return context.service.store.engine
+    return context.database
 
 
 @router.get("/wfm/scheduling", response_class=HTMLResponse)
