@@ -6,26 +6,30 @@ Exit codes (CONTRACT §4): 0 ok; 1 refused or failed; 2 usage or bad input;
 
 from __future__ import annotations
 
-import functools
-import getpass
 import json
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError
 
 from jobprocessor.cli import output
+from jobprocessor.cli.common import (
+    AppOption,
+    JsonOption,
+    State,
+    UserOption,
+    actor_of,
+    load_cli_apps,
+    open_cli_service,
+    reports_errors,
+    say_error,
+)
+from jobprocessor.cli.serve import serve
 from jobprocessor.errors import InvalidInput, JobProcessorError
-from jobprocessor.model import Actor, Role, Status, StatusGroup
-from jobprocessor.registry import load_apps
-from jobprocessor.service import JobService, ListFilter, open_service
-from jobprocessor.settings import Settings, settings_markdown
-
-P = ParamSpec("P")
-R = TypeVar("R")
+from jobprocessor.model import Role, Status, StatusGroup
+from jobprocessor.service import ListFilter, open_service
+from jobprocessor.settings import settings_markdown
 
 app = typer.Typer(
     name="jobprocessor",
@@ -45,60 +49,6 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(db_app, name="db")
 
-AppOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--app", help="Module whose job types to load (repeatable; also JOBPROCESSOR_APP)."
-    ),
-]
-UserOption = Annotated[
-    str | None, typer.Option("--user", help="Act as this user (default: you, as an admin).")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (CONTRACT §3).")]
-
-
-class State:
-    """Options of the top-level command, shared with the subcommands."""
-
-    database_url: str | None = None
-
-    @classmethod
-    def settings(cls) -> Settings:
-        overrides: dict[str, Any] = {"database_url": cls.database_url} if cls.database_url else {}
-        try:
-            return Settings.model_validate(overrides)
-        except ValidationError as error:
-            problems = "; ".join(
-                f"JOBPROCESSOR_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
-                for e in error.errors()
-            )
-            raise InvalidInput(f"invalid setting: {problems}") from None
-
-
-def say_error(message: str) -> None:
-    """One line on stderr, whatever line breaks the message (e.g. psycopg's) carries."""
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
-
-
-def fail(message: str, code: int) -> typer.Exit:
-    say_error(message)
-    return typer.Exit(code)
-
-
-def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn the service's errors into one stderr line and the documented exit code."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except JobProcessorError as error:
-            raise fail(str(error), error.exit_code) from None
-        except DBAPIError as error:
-            raise fail(f"database error: {error.orig}", 1) from None
-
-    return wrapper
-
 
 @app.callback()
 def main_options(
@@ -115,24 +65,6 @@ def main_options(
     State.database_url = database_url
 
 
-def _service() -> JobService:
-    return open_service(State.settings())
-
-
-def _load(apps: list[str] | None) -> list[str]:
-    modules = list(apps or [])
-    env_apps = State.settings().app
-    modules += [m for m in env_apps.split(",") if m.strip()]
-    load_apps(modules)
-    return modules
-
-
-def _actor(service: JobService, user: str | None) -> Actor:
-    if user is None:
-        return Actor(getpass.getuser() or "cli", Role.ADMIN)
-    return service.actor_for(user)
-
-
 # -- worker and database ---------------------------------------------------------
 
 
@@ -147,7 +79,7 @@ def worker(
     from jobprocessor.worker import Worker
 
     configure_logging()
-    modules = _load(apps)
+    modules = load_cli_apps(apps)
     run_worker(Worker(State.settings(), concurrency=concurrency, apps=modules))
 
 
@@ -205,9 +137,9 @@ def jobs_submit(
         raise InvalidInput(f"--params is not valid JSON: {error}") from None
     if not isinstance(settings, dict):
         raise InvalidInput("--params must be a JSON object, such as '{\"n\": 5}'")
-    _load(apps)
-    service = _service()
-    job = service.submit(_actor(service, user), type_name, settings, title=title)
+    load_cli_apps(apps)
+    service = open_cli_service()
+    job = service.submit(actor_of(service, user), type_name, settings, title=title)
     if as_json:
         output.print_json(job.to_dict())
     else:
@@ -229,8 +161,8 @@ def jobs_list(
     as_json: JsonOption = False,
 ) -> None:
     """Jobs, newest first."""
-    service = _service()
-    admin = Actor(getpass.getuser() or "cli", Role.ADMIN)
+    service = open_cli_service()
+    admin = actor_of(service, None)
     page = service.list(
         admin,
         ListFilter(
@@ -259,8 +191,8 @@ def jobs_show(
     job_id: Annotated[int, typer.Argument(metavar="ID")], as_json: JsonOption = False
 ) -> None:
     """One job."""
-    service = _service()
-    job = service.get(_actor(service, None), job_id)
+    service = open_cli_service()
+    job = service.get(actor_of(service, None), job_id)
     if as_json:
         output.print_json(job.to_dict())
     else:
@@ -273,8 +205,8 @@ def jobs_report(
     job_id: Annotated[int, typer.Argument(metavar="ID")], as_json: JsonOption = False
 ) -> None:
     """A job's report: result, log, files and timeline."""
-    service = _service()
-    report = service.report(_actor(service, None), job_id)
+    service = open_cli_service()
+    report = service.report(actor_of(service, None), job_id)
     if as_json:
         output.print_json(report.to_dict(artifact_url="/api/v1/jobs/{id}/artifacts/{name}"))
     else:
@@ -306,8 +238,8 @@ def jobs_cancel(
     ids: Annotated[list[int], typer.Argument(metavar="ID...")], user: UserOption = None
 ) -> None:
     """Cancel jobs: a queued one at once, a running one is asked to stop (then forced)."""
-    service = _service()
-    actor = _actor(service, user)
+    service = open_cli_service()
+    actor = actor_of(service, user)
     _each(ids, lambda i: service.cancel(actor, i), lambda i, job: f"job {i}: {job.status.value}")
 
 
@@ -319,8 +251,8 @@ def jobs_restart(
     as_json: JsonOption = False,
 ) -> None:
     """Start finished jobs again as new jobs with their original settings."""
-    service = _service()
-    actor = _actor(service, user)
+    service = open_cli_service()
+    actor = actor_of(service, user)
     created: list[dict[str, Any]] = []
 
     def say(job_id: int, job: Any) -> str | None:
@@ -340,8 +272,8 @@ def jobs_delete(
     ids: Annotated[list[int], typer.Argument(metavar="ID...")], user: UserOption = None
 ) -> None:
     """Delete finished jobs with their reports and files."""
-    service = _service()
-    actor = _actor(service, user)
+    service = open_cli_service()
+    actor = actor_of(service, user)
     _each(ids, lambda i: service.delete(actor, i), lambda i, _: f"job {i}: deleted")
 
 
@@ -352,8 +284,8 @@ def jobs_wait(
     timeout: Annotated[float | None, typer.Option("--timeout", min=0, help="Seconds.")] = None,
 ) -> None:
     """Wait until a job is finished: exit 0 if it succeeded, 1 otherwise, 4 on timeout."""
-    service = _service()
-    job = service.wait(_actor(service, None), job_id, timeout=timeout)
+    service = open_cli_service()
+    job = service.wait(actor_of(service, None), job_id, timeout=timeout)
     typer.echo(f"job {job_id}: {job.status.value}")
     if job.status is not Status.SUCCEEDED:
         raise typer.Exit(1)
@@ -378,7 +310,7 @@ def users_add(
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
             raise InvalidInput("the password read from standard input is empty")
-    _service().add_user(name, role=role, password=password, display_name=display_name)
+    open_cli_service().add_user(name, role=role, password=password, display_name=display_name)
     typer.echo(f"user {name} added ({role.value})")
 
 
@@ -386,7 +318,8 @@ def users_add(
 @reports_errors
 def users_list() -> None:
     """Users and their roles."""
-    for user in _service().users.all():
+    service = open_cli_service()
+    for user in service.visible_users(actor_of(service, None)):
         typer.echo(f"{user.name}\t{user.role.value}\t{user.display_name}")
 
 
@@ -394,10 +327,7 @@ def users_list() -> None:
 @reports_errors
 def tokens_create(name: str) -> None:
     """Create an API token for a user; it is printed once and stored only as a hash."""
-    typer.echo(_service().create_token(name))
-
-
-from jobprocessor.cli import serve as _serve  # noqa: E402, F401 - registers `serve`
+    typer.echo(open_cli_service().create_token(name))
 
 
 def main() -> None:
@@ -418,3 +348,6 @@ def main() -> None:
         typer.echo("error: aborted", err=True)
         code = 1
     sys.exit(code if isinstance(code, int) else 0)
+
+
+app.command()(serve)

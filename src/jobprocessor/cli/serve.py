@@ -6,11 +6,10 @@ from typing import Annotated
 
 import typer
 
-from jobprocessor.cli.main import AppOption, State, _load, app, reports_errors
+from jobprocessor.cli.common import AppOption, State, load_cli_apps, reports_errors
 from jobprocessor.cli.running import configure_logging, run_worker
 
 
-@app.command()
 @reports_errors
 def serve(
     host: Annotated[
@@ -42,12 +41,12 @@ def serve(
 
     configure_logging()
     settings = State.settings()
-    modules = _load(([demo_content.DIAGNOSTICS] if demo else []) + list(apps or []))
+    modules = load_cli_apps(([demo_content.DIAGNOSTICS] if demo else []) + list(apps or []))
     service = open_service(settings)
     if demo:
         lines = demo_content.install(service, settings, modules)
         typer.echo("Demo users (user / password):\n" + "\n".join(lines))
-    service.store.engine.dispose()
+    service.close()
     shown_host = f"[{host}]" if ":" in host else host
     typer.echo(f"JobProcessor console: http://{shown_host}:{port}/")
     server = uvicorn.Server(
