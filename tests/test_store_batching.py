@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from conftest import ADMIN, wait_until
 from jobprocessor.model import JobError, Status
 from jobprocessor.service import JobService
-from jobprocessor.store import pg_round, sqlite_round
+from jobprocessor.store import sqlite_round
 from jobprocessor.store.jobs import ANALYZE_AFTER_BULK, Outcome
 from jobprocessor.worker.outages import is_transient
 
@@ -39,6 +39,48 @@ def test_finish_and_claim_records_outcomes_and_claims_in_one_call(service: JobSe
     assert _events(service, second.id) == ["submitted", "started"]
 
 
+RESULTS = [7, 2.5, "text", "ünïcödé \u2713", None, True, [1, "two"], {"a": {"b": [None]}}, ""]
+
+
+def test_every_json_result_is_stored_as_given(service: JobService) -> None:
+    """Results travel as one JSON document through the round's SQL: numbers, text
+    (also text that looks like a number), null, lists and objects come back as given."""
+    store = service.store
+    submitted = service.submit_many(ADMIN, "diag.noop", [{} for _ in [*RESULTS, "5"]])
+    store.claim("w1", ["diag.noop"], len(submitted))
+    outcomes = [
+        (job.id, Outcome(Status.SUCCEEDED, result=result))
+        for job, result in zip(submitted, [*RESULTS, "5"], strict=True)
+    ]
+
+    held, _ = store.finish_and_claim("w1", outcomes, [], 0)
+
+    assert all(held)
+    assert [service.get(ADMIN, job.id).result for job in submitted] == [*RESULTS, "5"]
+
+
+def test_forced_and_failed_outcomes_close_the_timeline(service: JobService) -> None:
+    store = service.store
+    forced, failed = service.submit_many(ADMIN, "diag.noop", [{}, {}])
+    store.claim("w1", ["diag.noop"], 2)
+    error = JobError("ValueError", "bad", "Traceback …")
+
+    store.finish_and_claim(
+        "w1",
+        [
+            (forced.id, Outcome(Status.CANCELED, forced=True, detail="did not stop")),
+            (failed.id, Outcome(Status.FAILED, error=error)),
+        ],
+        [],
+        0,
+    )
+
+    assert _events(service, forced.id) == ["submitted", "started", "stopped_by_force", "canceled"]
+    assert _events(service, failed.id) == ["submitted", "started", "failed"]
+    assert service.get(ADMIN, failed.id).error == error
+    assert service.get(ADMIN, forced.id).error is None
+
+
 def test_an_outcome_for_a_job_no_longer_held_is_refused(service: JobService) -> None:
     store = service.store
     job = service.submit(ADMIN, "diag.noop")
@@ -57,11 +99,8 @@ def test_a_failed_claim_keeps_the_outcomes(
     store = service.store
     job, waiting = service.submit_many(ADMIN, "diag.noop", [{}, {}])
     store.claim("w1", ["diag.noop"], 1)
-    # Stand-ins for the claim losing a race on the held-lock index: any IntegrityError.
-    monkeypatch.setattr(
-        sqlite_round, "CLAIM_SQL", "UPDATE jobprocessor_jobs SET type = NULL WHERE id = :limit"
-    )
-    real_round = pg_round.run_round
+    # A stand-in for the claim losing a race on the held-lock index: any IntegrityError.
+    real_round = store.backend.run_round
 
     def losing_round(
         connection: Any, worker: str, outcomes: Any, types: Any, limit: int, now: Any
@@ -70,7 +109,7 @@ def test_a_failed_claim_keeps_the_outcomes(
             raise IntegrityError("claim", {}, Exception("lost a lock race"))
         return real_round(connection, worker, outcomes, types, limit, now)
 
-    monkeypatch.setattr(pg_round, "run_round", losing_round)
+    monkeypatch.setattr(store.backend, "run_round", losing_round)
     held, claimed = store.finish_and_claim(
         "w1", [(job.id, Outcome(Status.FAILED))], ["diag.noop"], waiting.id
     )

@@ -1,11 +1,11 @@
-"""Pieces shared by the store's modules: rows to jobs, timeline events, notifications."""
+"""Pieces shared by the store's modules: rows to jobs, timeline events, channels."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, overload
 
-from sqlalchemy import Connection, Row, insert, literal_column, text, update
+from sqlalchemy import Connection, Row, insert, literal_column, update
 
 from jobprocessor.model import (
     FINISHED_STATUSES,
@@ -51,16 +51,6 @@ def move(
         .returning(*jobs.c)
     )
     return connection.execute(statement).first()
-
-
-def notify(connection: Connection, channel: str, payload: str = "") -> None:
-    """PostgreSQL NOTIFY, sent when the transaction commits; nothing on SQLite
-    (its workers watch for commits instead, see ``commit_watch``)."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(
-            text("SELECT pg_notify(:channel, :payload)"),
-            {"channel": channel, "payload": payload},
-        )
 
 
 @overload

@@ -13,6 +13,12 @@ something changed.
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
+from collections.abc import Callable
+
+#: ``watch_commits`` calls its throttled callback at most this often.
+THROTTLED_INTERVAL = 0.05
 
 
 class CommitWatch:
@@ -41,3 +47,29 @@ class CommitWatch:
     def _read(self) -> int:
         row = self._connection.execute("PRAGMA data_version").fetchone()
         return int(row[0])
+
+
+def watch_commits(
+    database: str,
+    interval: float,
+    stopped: threading.Event,
+    on_commit: Callable[[], None],
+    on_commit_throttled: Callable[[], None],
+) -> None:
+    """Call ``on_commit`` soon after anyone commits (a job may be queued) until
+    ``stopped``, and ``on_commit_throttled`` too, but at most every
+    ``THROTTLED_INTERVAL`` (it wakes a worker's control loop, which need not run
+    after every one of a busy worker's commits)."""
+    watch = CommitWatch(database)
+    pending, called = False, 0.0
+    try:
+        while not stopped.wait(interval):
+            if watch.changed():
+                on_commit()
+                pending = True
+            now = time.monotonic()
+            if pending and now - called >= THROTTLED_INTERVAL:
+                on_commit_throttled()
+                pending, called = False, now
+    finally:
+        watch.close()

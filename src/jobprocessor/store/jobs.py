@@ -12,12 +12,9 @@ from __future__ import annotations
 import builtins
 import contextlib
 import dataclasses
-import functools
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -26,15 +23,14 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
     literal_column,
     select,
     text,
 )
 from sqlalchemy.exc import IntegrityError
 
-from jobprocessor.model import Event, Job, JobError, Status, utcnow
-from jobprocessor.store import listing, pg_round, pg_submit, sqlite_round
+from jobprocessor.model import Event, Job, Status, utcnow
+from jobprocessor.store import listing
 from jobprocessor.store._sql import (
     CANCEL_CHANNEL,
     FINISHED,
@@ -44,10 +40,11 @@ from jobprocessor.store._sql import (
     clip,
     event_row,
     move,
-    notify,
     row_to_job,
 )
+from jobprocessor.store.backend import Backend, backend_for
 from jobprocessor.store.engine import KeptConnection, reading
+from jobprocessor.store.records import JobQuery, NewJob, Outcome
 from jobprocessor.store.reports import ReportStore
 from jobprocessor.store.tables import ERROR_TYPE_LENGTH, jobs
 from jobprocessor.store.workers import Rescued, WorkerRegistry
@@ -68,53 +65,14 @@ __all__ = [
 ANALYZE_AFTER_BULK = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class NewJob:
-    """A job ready to be stored: validated settings, resolved title and lock."""
-
-    type: str
-    category: str
-    title: str
-    params: dict[str, Any]
-    submitted_by: str
-    cancel_grace: float
-    lock_key: str | None = None
-    max_retries: int = 0
-    restarted_from: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class JobQuery:
-    """A filtered, newest-first page of jobs (keyset pagination on id)."""
-
-    statuses: frozenset[Status] | None = None
-    submitted_by: str | None = None
-    type: str | None = None
-    category: str | None = None
-    text: str | None = None
-    before_id: int | None = None
-    limit: int = 50
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """How a job ended, as the worker reports it."""
-
-    status: Status
-    result: Any = None
-    error: JobError | None = None
-    forced: bool = False
-    detail: str | None = None
-
-
 class JobStore:
     """Jobs, reports and workers in one database."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.backend: Backend = backend_for(engine)
         self.reports = ReportStore(engine)
-        self.workers = WorkerRegistry(engine)
-        self.is_postgres = engine.dialect.name == "postgresql"
+        self.workers = WorkerRegistry(engine, self.backend)
         self._queued_since_analyze = 0
         #: Whether migration 0003 built the title index; looked up on the first list.
         self._title_index: bool | None = None
@@ -136,13 +94,8 @@ class JobStore:
     # -- submission -----------------------------------------------------------
 
     def insert(self, new_jobs: Sequence[NewJob], *, by: str) -> builtins.list[Job]:
-        """Store jobs as ``queued`` with their timeline's first event, in one transaction.
-
-        On SQLite rows go in as one batched ``INSERT … RETURNING`` (SQLAlchemy's
-        insertmanyvalues), so a bulk submission holds the write lock for
-        milliseconds, not seconds. On PostgreSQL any submission is one statement
-        (``pg_submit``): one round trip.
-        """
+        """Store jobs as ``queued`` with their timeline's first event, in one transaction
+        (on PostgreSQL one statement, see ``pg_submit``)."""
         if not new_jobs:
             return []
         now = utcnow()
@@ -162,22 +115,10 @@ class JobStore:
             }
             for new in new_jobs
         ]
-        if self.is_postgres:
-            with self._autocommit.connect() as connection:
-                stored = pg_submit.submit(connection, rows, by=by, now=now, channel=QUEUED_CHANNEL)
+        stored = [row_to_job(row) for row in self.backend.submit(rows, by=by, now=now)]
+        if self.backend.name == "postgresql":
             self._note_queued(len(stored))
-            return [row_to_job(row) for row in stored]
-        statement = insert(jobs).returning(*jobs.c, sort_by_parameter_order=True)
-        with self.writing() as connection:
-            created = [row_to_job(row) for row in connection.execute(statement, rows)]
-            events = [event_row(job.id, Event.SUBMITTED, by, now) for job in created]
-            events += [
-                event_row(job.id, Event.RESTARTED_FROM, by, now, f"#{job.restarted_from}")
-                for job in created
-                if job.restarted_from is not None
-            ]
-            connection.execute(INSERT_EVENTS, events)
-        return created
+        return stored
 
     def _note_queued(self, count: int) -> None:
         """Analyze once a burst (even one of many small submissions) grew the table.
@@ -261,7 +202,7 @@ class JobStore:
                 connection.execute(
                     INSERT_EVENTS, [event_row(job_id, Event.CANCEL_REQUESTED, by, now)]
                 )
-                notify(connection, CANCEL_CHANNEL, row.worker_id or "")
+                self.backend.notify(connection, CANCEL_CHANNEL, row.worker_id or "")
                 return row_to_job(row)
             row = connection.execute(select(jobs).where(jobs.c.id == job_id)).first()
         if row is None or Status(row.status).is_finished:
@@ -326,10 +267,11 @@ class JobStore:
         """
         now = utcnow()
         outcomes = [(job_id, _storable(outcome)) for job_id, outcome in outcomes]
-        rounds = pg_round if self.is_postgres else sqlite_round
         try:
             with self._round_connection() as connection:
-                flags, rows = rounds.run_round(connection, worker_id, outcomes, types, limit, now)
+                flags, rows = self.backend.run_round(
+                    connection, worker_id, outcomes, types, limit, now
+                )
         except IntegrityError:
             if not (types and limit > 0):
                 raise
@@ -350,13 +292,8 @@ class JobStore:
             with kept.use() as connection:
                 yield connection
             return
-        with (self._autocommit if self.is_postgres else self.engine).connect() as connection:
+        with self.backend.round_connection() as connection:
             yield connection
-
-    @functools.cached_property
-    def _autocommit(self) -> Engine:
-        """The engine without transactions: for statements that are a transaction alone."""
-        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def keep_round_connection(self) -> None:
         """Give the calling thread's ``finish_and_claim`` a connection of its own.
@@ -367,10 +304,7 @@ class JobStore:
         """
         if getattr(self._kept_round, "connection", None) is not None:
             return
-        if self.is_postgres:
-            kept = KeptConnection(self._autocommit, pg_round.prepare)
-        else:
-            kept = KeptConnection(self.engine)
+        kept = self.backend.kept_round_connection()
         self._kept_round.connection = kept
         with self._all_kept_lock:
             self._all_kept.append(kept)
@@ -408,12 +342,7 @@ class JobStore:
         Returns, per status, the cumulative count at or below each bound, the total
         count and the sum of seconds; computed in SQL, whatever the number of jobs.
         """
-        if self.is_postgres:
-            seconds: Any = func.extract("epoch", jobs.c.finished_at - jobs.c.started_at)
-        else:
-            seconds = (func.julianday(jobs.c.finished_at) - func.julianday(jobs.c.started_at)) * (
-                86400.0
-            )
+        seconds = self.backend.seconds(jobs.c.started_at, jobs.c.finished_at)
         buckets = [func.sum(case((seconds <= bound, 1), else_=0)) for bound in bounds]
         statement = (
             select(jobs.c.status, func.count(), func.sum(seconds), *buckets)

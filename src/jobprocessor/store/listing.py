@@ -32,7 +32,7 @@ from jobprocessor.model import Status
 from jobprocessor.store.tables import TITLE_INDEX_PG, TITLE_INDEX_SQLITE, jobs
 
 if TYPE_CHECKING:
-    from jobprocessor.store.jobs import JobQuery
+    from jobprocessor.store.records import JobQuery
 
 #: Newest jobs a title search reads without its index.
 TITLE_WINDOW = 10_000

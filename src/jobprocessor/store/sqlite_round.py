@@ -1,12 +1,13 @@
 """A worker's round on SQLite: outcomes, claim and events in one transaction.
 
-The counterpart of ``pg_round``. SQLite runs statements in-process, so the round
-is several statements in one ``BEGIN IMMEDIATE`` transaction (one writer at a
-time): no round trips to save, only the commit, which the round shares. They go
-to the sqlite3 connection itself, like ``pg_round``'s statement to psycopg:
-SQLAlchemy's execution of five statements was two fifths of a round. Values are
-converted by the columns' own SQLAlchemy types (their ``dialect_impl``'s bind
-and result processors), so they are written and read exactly as everywhere else.
+The counterpart of ``pg_round``, with the same statements (``round_sql``). SQLite
+runs statements in-process, so the round is several statements in one ``BEGIN
+IMMEDIATE`` transaction (one writer at a time): no round trips to save, only the
+commit, which the round shares. They go to the sqlite3 connection itself, like
+``pg_round``'s statement to psycopg: SQLAlchemy's execution of five statements was
+two fifths of a round. Times and claimed rows are converted by the columns' own
+SQLAlchemy types (their ``dialect_impl``'s bind and result processors), so they are
+written and read exactly as everywhere else.
 """
 
 from __future__ import annotations
@@ -24,44 +25,39 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeEngine
 
-from jobprocessor.model import Event, Status
-from jobprocessor.store._sql import HELD_SQL
+from jobprocessor.model import Event
+from jobprocessor.store.round_sql import (
+    Flavour,
+    claim_sql,
+    end_events,
+    finish_sql,
+    outcomes_value,
+    started_detail,
+)
 from jobprocessor.store.tables import job_events, jobs
 
 if TYPE_CHECKING:
-    from jobprocessor.store.jobs import Outcome
+    from jobprocessor.store.records import Outcome
 
-_FINISH = f"""
-UPDATE {jobs.name} SET status = ?, finished_at = ?, {{columns}}
-WHERE id = ? AND worker_id = ? AND status IN {HELD_SQL}
-"""
-SUCCEED_SQL = _FINISH.format(columns="result = ?")
-END_SQL = _FINISH.format(columns="error_type = ?, error_message = ?, error_traceback = ?")
-#: Queued jobs of the given types whose lock value no running job holds, oldest
-#: first; of several with one lock value only the oldest.
-CLAIM_SQL = f"""
-UPDATE {jobs.name}
-SET status = '{Status.RUNNING.value}', worker_id = :worker, started_at = :now,
-    attempts = attempts + 1
-WHERE status = 'queued' AND id IN (
-    SELECT id FROM (
-        SELECT id, lock_key,
-               row_number() OVER (PARTITION BY lock_key ORDER BY id) AS rank
-        FROM (
-            SELECT q.id, q.lock_key FROM {jobs.name} AS q
-            WHERE q.status = 'queued'
-              AND q.type IN (SELECT value FROM json_each(:types))
-              AND (q.lock_key IS NULL OR NOT EXISTS (
-                  SELECT 1 FROM {jobs.name} AS h
-                  WHERE h.lock_key = q.lock_key AND h.status IN {HELD_SQL}))
-            ORDER BY q.priority, q.id
-            LIMIT :limit
-        )
-    )
-    WHERE lock_key IS NULL OR rank = 1
+
+def _records(parameter: str, columns: dict[str, str], alias: str) -> str:
+    # JSON columns keep their JSON text (``->``); the others are read as SQL values.
+    read = [
+        f"value {'->' if kind == 'jsonb' else '->>'} '{name}' AS {name}"
+        for name, kind in columns.items()
+    ]
+    return f"(SELECT {', '.join(read)} FROM json_each(:{parameter})) AS {alias}"
+
+
+FLAVOUR = Flavour(
+    param=lambda name: f":{name}",
+    records=_records,
+    member=lambda column, parameter: f"{column} IN (SELECT value FROM json_each(:{parameter}))",
+    list_value=lambda values: json.dumps(list(values)),
+    skip_locked="",  # BEGIN IMMEDIATE: one writer at a time, nothing to skip
 )
-RETURNING *
-"""
+FINISH_SQL = finish_sql(FLAVOUR)
+CLAIM_SQL = claim_sql(FLAVOUR)
 EVENTS_SQL = f"INSERT INTO {job_events.name} (job_id, at, event, by, detail) VALUES (?, ?, ?, ?, ?)"
 
 
@@ -79,31 +75,31 @@ def run_round(
     got there first). Errors are raised as SQLAlchemy's, as ``pg_round`` raises them.
     """
     driver: sqlite3.Connection = connection.connection.dbapi_connection  # type: ignore[assignment]
-    convert = _converters(connection.dialect)
-    at = convert.time(now)
+    at = _converters(connection.dialect).time(now)
     sql = "BEGIN IMMEDIATE"
     try:
         driver.execute(sql)
-        events: list[tuple[Any, ...]] = []
-        flags = []
-        for job_id, outcome in outcomes:
-            sql, values = _finish(job_id, worker_id, outcome, at, convert.json)
-            held = driver.execute(sql, values).rowcount > 0
-            flags.append(held)
-            if held:
-                events += _end_events(job_id, outcome, at)
+        finished: set[int] = set()
+        if outcomes:
+            sql = FINISH_SQL
+            parameters = {"outcomes": outcomes_value(outcomes), "now": at, "worker": worker_id}
+            finished = {row[0] for row in driver.execute(sql, parameters).fetchall()}
         rows: list[Any] = []
         if types and limit > 0:
             sql = CLAIM_SQL
             parameters = {
                 "worker": worker_id,
                 "now": at,
-                "types": json.dumps(list(types)),
-                "limit": limit,
+                "types": FLAVOUR.list_value(types),
+                "claim_limit": limit,
             }
-            cursor = driver.execute(sql, parameters)
-            rows = convert.rows(cursor)
-        detail = f"worker {worker_id}"
+            rows = _converters(connection.dialect).rows(driver.execute(sql, parameters))
+        events = [
+            (job_id, at, event, None, detail)
+            for job_id, event, detail in end_events(outcomes)
+            if job_id in finished
+        ]
+        detail = started_detail(worker_id)
         events += [(row.id, at, Event.STARTED.value, None, detail) for row in rows]
         if events:
             sql = EVENTS_SQL
@@ -114,28 +110,7 @@ def run_round(
         if driver.in_transaction:
             driver.execute("ROLLBACK")
         raise DBAPIError.instance(sql, (), error, sqlite3.Error) from error
-    return flags, rows
-
-
-def _finish(
-    job_id: int, worker_id: str, outcome: Outcome, at: Any, to_json: Callable[[Any], Any]
-) -> tuple[str, tuple[Any, ...]]:
-    """The conditional status move that ends a job, with its values."""
-    status = outcome.status.value
-    if outcome.status is Status.SUCCEEDED:
-        return SUCCEED_SQL, (status, at, to_json(outcome.result), job_id, worker_id)
-    error = outcome.error
-    described = (error.type, error.message, error.traceback) if error else (None, None, None)
-    return END_SQL, (status, at, *described, job_id, worker_id)
-
-
-def _end_events(job_id: int, outcome: Outcome, at: Any) -> list[tuple[Any, ...]]:
-    events: list[tuple[Any, ...]] = []
-    if outcome.forced:
-        events.append((job_id, at, Event.STOPPED_BY_FORCE.value, None, outcome.detail))
-    detail = None if outcome.forced else outcome.detail
-    events.append((job_id, at, outcome.status.value, None, detail))
-    return events
+    return [job_id in finished for job_id, _ in outcomes], rows
 
 
 class _Converters:
@@ -143,11 +118,8 @@ class _Converters:
 
     def __init__(self, dialect: Dialect) -> None:
         time = jobs.c.started_at.type.dialect_impl(dialect).bind_processor(dialect)
-        to_json = jobs.c.result.type.dialect_impl(dialect).bind_processor(dialect)
         assert time is not None
-        assert to_json is not None
         self.time: Callable[[datetime], Any] = time
-        self.json: Callable[[Any], Any] = to_json
         self._dialect = dialect
         self._readers: dict[tuple[str, ...], tuple[Any, list[Any]]] = {}
 

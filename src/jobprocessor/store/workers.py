@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, and_, delete, exists, insert, or_, select, update
 
@@ -19,11 +19,13 @@ from jobprocessor.store._sql import (
     INSERT_EVENTS,
     QUEUED_CHANNEL,
     event_row,
-    notify,
     row_to_job,
 )
 from jobprocessor.store.engine import reading
 from jobprocessor.store.tables import jobs, workers
+
+if TYPE_CHECKING:
+    from jobprocessor.store.backend import Backend
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +39,9 @@ class Rescued:
 class WorkerRegistry:
     """Registration, heartbeats and the rescue of lost workers' jobs."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, backend: Backend) -> None:
         self.engine = engine
+        self.backend = backend
 
     def register(self, worker_id: str, *, host: str, pid: int, slots: int) -> None:
         now = utcnow()
@@ -109,8 +112,7 @@ class WorkerRegistry:
                     ~exists().where(workers.c.id == jobs.c.worker_id),
                 ),
             )
-            if connection.dialect.name == "postgresql":
-                orphaned = orphaned.with_for_update(skip_locked=True)
+            orphaned = orphaned.with_for_update(skip_locked=True)  # none on SQLite
             now = utcnow()
             for row in connection.execute(orphaned).all():
                 job = row_to_job(row)
@@ -132,7 +134,7 @@ class WorkerRegistry:
             if lost:
                 connection.execute(delete(workers).where(workers.c.id.in_(lost)))
             if any(r.status is Status.QUEUED for r in rescued):
-                notify(connection, QUEUED_CHANNEL)
+                self.backend.notify(connection, QUEUED_CHANNEL)
         return rescued
 
 

@@ -72,7 +72,8 @@ class Worker:
             settings.database_url, pool_size=concurrency + 3, pre_ping=False
         )
         self.store = JobStore(self.engine)
-        self.lanes = min(concurrency, settings.claim_lanes) if self.store.is_postgres else 1
+        backend = self.store.backend
+        self.lanes = min(concurrency, settings.claim_lanes) if backend.concurrent_rounds else 1
         self.slots: list[Slot] = []
         self._wake = WakeUps(self.lanes)
         self._control_wake = threading.Event()
@@ -115,7 +116,7 @@ class Worker:
         # heartbeat timeout on a loaded machine.
         threads = [threading.Thread(target=self._control_loop, name="control", daemon=True)]
         waker = wake_thread(
-            self.engine,
+            self.store.backend,
             self.id,
             self.settings.commit_watch_interval,
             self._stopped,
@@ -269,7 +270,7 @@ class Worker:
         If the database fails, the outcomes go back to be written next round.
         """
         if not outcomes:
-            if not self.store.is_postgres and not self.store.has_queued(types):
+            if self.store.backend.look_before_claim and not self.store.has_queued(types):
                 return []
             return self.store.claim(self.id, types, want)
         try:

@@ -1,29 +1,16 @@
-"""What wakes a worker between polls: PostgreSQL notifications, SQLite commits.
+"""What wakes a worker between polls.
 
-A worker sleeps until a slot frees, its poll interval passes, or one of these
-says there may be work: a job was queued (the claim lanes wake) or a cancel was
-requested (the control loop wakes, which forwards it to the job's slot).
+A worker sleeps until a slot frees, its poll interval passes, or its database says
+there may be work (``Backend.wake_source``: PostgreSQL NOTIFY, SQLite's commit
+watch): a job was queued (the claim lanes wake) or a cancel was requested (the
+control loop wakes, which forwards it to the job's slot).
 """
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 
-import psycopg
-from sqlalchemy import Engine
-
-from jobprocessor.store.commit_watch import CommitWatch
-from jobprocessor.store.engine import libpq_dsn
-from jobprocessor.store.jobs import CANCEL_CHANNEL, QUEUED_CHANNEL
-
-logger = logging.getLogger(__name__)
-
-#: SQLite: the commit watch wakes the control loop (cancel requests) at most this often.
-CONTROL_WAKE_INTERVAL = 0.05
-#: The longest pause between attempts to listen again after a lost connection.
-RECONNECT_PAUSE_MAX = 5.0
+from jobprocessor.store.backend import Backend
 
 
 class WakeUps:
@@ -41,82 +28,23 @@ class WakeUps:
             event.set()
 
 
-def listen(
-    engine: Engine,
-    worker_id: str,
-    stopped: threading.Event,
-    claim: WakeUps,
-    control: threading.Event,
-) -> None:
-    """PostgreSQL: turn notifications into wake-ups until ``stopped``, reconnecting
-    after a lost connection (a cancel for another worker wakes nobody)."""
-    pause = 0.5
-    while not stopped.is_set():
-        try:
-            with psycopg.connect(libpq_dsn(engine), autocommit=True) as connection:
-                connection.execute(f"LISTEN {QUEUED_CHANNEL}")
-                connection.execute(f"LISTEN {CANCEL_CHANNEL}")
-                pause = 0.5
-                claim.set()  # jobs may have arrived while we were not listening
-                while not stopped.is_set():
-                    for note in connection.notifies(timeout=1.0):
-                        if note.channel == QUEUED_CHANNEL:
-                            claim.set()
-                        elif note.payload in ("", worker_id):
-                            control.set()
-        except psycopg.Error as error:
-            logger.warning("LISTEN connection lost (%s); reconnecting", error)
-            stopped.wait(pause)
-            pause = min(pause * 2, RECONNECT_PAUSE_MAX)
-
-
-def watch_commits(
-    database: str | None,
-    interval: float,
-    stopped: threading.Event,
-    claim: WakeUps,
-    control: threading.Event,
-) -> None:
-    """SQLite: wake the claim lanes soon after anyone commits (a job may be queued),
-    and the control loop too, but not after every one of a busy worker's commits."""
-    assert database, "workers need a SQLite file"
-    watch = CommitWatch(database)
-    control_pending, control_woken = False, 0.0
-    try:
-        while not stopped.wait(interval):
-            if watch.changed():
-                claim.set()
-                control_pending = True
-            now = time.monotonic()
-            if control_pending and now - control_woken >= CONTROL_WAKE_INTERVAL:
-                control.set()
-                control_pending, control_woken = False, now
-    finally:
-        watch.close()
-
-
 def wake_thread(
-    engine: Engine,
+    backend: Backend,
     worker_id: str,
     commit_watch_interval: float,
     stopped: threading.Event,
     claim: WakeUps,
     control: threading.Event,
 ) -> threading.Thread | None:
-    """The thread that wakes this worker for its database, not yet started; None
-    where SQLite's commit watch is switched off (``commit_watch_interval`` 0)."""
-    if engine.dialect.name == "postgresql":
-        return threading.Thread(
-            target=listen,
-            args=(engine, worker_id, stopped, claim, control),
-            name="listen",
-            daemon=True,
-        )
-    if commit_watch_interval <= 0:
-        return None
-    return threading.Thread(
-        target=watch_commits,
-        args=(engine.url.database, commit_watch_interval, stopped, claim, control),
-        name="watch",
-        daemon=True,
+    """The thread that wakes this worker, not yet started; None where the database
+    has nothing to tell (SQLite with ``commit_watch_interval`` 0)."""
+    source = backend.wake_source(
+        worker_id,
+        commit_watch_interval=commit_watch_interval,
+        stopped=stopped,
+        on_queued=claim.set,
+        on_cancel=control.set,
     )
+    if source is None:
+        return None
+    return threading.Thread(target=source, name=f"wake-{backend.name}", daemon=True)

@@ -1,0 +1,219 @@
+"""What differs between PostgreSQL and SQLite, decided once from the engine's URL.
+
+The store and the worker ask a ``Backend`` instead of testing the dialect: how a
+worker's round runs and on which connection, how jobs are submitted, how a worker
+learns that there may be work (NOTIFY or a commit watch), and what the database
+can do (several rounds at once, or one writer at a time). The SQL that both
+databases share is written once (``round_sql``, the rest of ``store``); only what
+must differ lives in the two classes below.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import functools
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlalchemy import ColumnElement, Connection, Engine, func, insert, text
+
+from jobprocessor.model import Event
+from jobprocessor.store import pg_round, pg_submit, sqlite_round
+from jobprocessor.store._sql import INSERT_EVENTS, QUEUED_CHANNEL, event_row
+from jobprocessor.store.commit_watch import watch_commits
+from jobprocessor.store.engine import KeptConnection
+from jobprocessor.store.notifications import listen
+from jobprocessor.store.tables import jobs
+
+if TYPE_CHECKING:
+    from jobprocessor.store.records import Outcome
+
+#: Runs until its ``stopped`` event is set; made by ``Backend.wake_source``.
+WakeSource = Callable[[], None]
+
+
+class Backend(abc.ABC):
+    """One database's way of doing the engine's few dialect-specific things."""
+
+    name: ClassVar[str]
+    #: Rounds of several threads can run at once (row locks): claim lanes help.
+    concurrent_rounds: ClassVar[bool]
+    #: A claim takes the database's only write lock: look for work (lock-free) first.
+    look_before_claim: ClassVar[bool]
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @abc.abstractmethod
+    def run_round(
+        self,
+        connection: Connection,
+        worker_id: str,
+        outcomes: Sequence[tuple[int, Outcome]],
+        types: Sequence[str],
+        limit: int,
+        now: datetime,
+    ) -> tuple[list[bool], list[Any]]:
+        """Outcomes, claim and events in one transaction: (held flags, claimed rows)."""
+
+    @abc.abstractmethod
+    def kept_round_connection(self) -> KeptConnection:
+        """A connection for one thread's rounds, kept between them."""
+
+    @abc.abstractmethod
+    def round_connection(self) -> contextlib.AbstractContextManager[Connection]:
+        """A connection from the pool for one round."""
+
+    @abc.abstractmethod
+    def submit(self, rows: Sequence[dict[str, Any]], *, by: str, now: datetime) -> list[Any]:
+        """Store new jobs (rows of the jobs table) with their first events; the rows
+        as stored, in the order given. One transaction."""
+
+    @abc.abstractmethod
+    def notify(self, connection: Connection, channel: str, payload: str = "") -> None:
+        """Tell listening workers, when ``connection``'s transaction commits."""
+
+    @abc.abstractmethod
+    def seconds(self, start: Any, end: Any) -> ColumnElement[Any]:
+        """The seconds between two timestamp columns, in SQL."""
+
+    @abc.abstractmethod
+    def wake_source(
+        self,
+        worker_id: str,
+        *,
+        commit_watch_interval: float,
+        stopped: threading.Event,
+        on_queued: Callable[[], None],
+        on_cancel: Callable[[], None],
+    ) -> WakeSource | None:
+        """What tells an idle worker that there may be work (or a cancel for it), to
+        run in a thread of its own until ``stopped``; None if nothing can."""
+
+
+class PostgresBackend(Backend):
+    """Row locks (``FOR UPDATE SKIP LOCKED``), one-statement rounds, LISTEN/NOTIFY."""
+
+    name = "postgresql"
+    concurrent_rounds = True
+    look_before_claim = False
+
+    def run_round(
+        self,
+        connection: Connection,
+        worker_id: str,
+        outcomes: Sequence[tuple[int, Outcome]],
+        types: Sequence[str],
+        limit: int,
+        now: datetime,
+    ) -> tuple[list[bool], list[Any]]:
+        return pg_round.run_round(connection, worker_id, outcomes, types, limit, now)
+
+    def kept_round_connection(self) -> KeptConnection:
+        return KeptConnection(self._autocommit, pg_round.prepare)
+
+    def round_connection(self) -> contextlib.AbstractContextManager[Connection]:
+        return self._autocommit.connect()  # a round is one statement
+
+    def submit(self, rows: Sequence[dict[str, Any]], *, by: str, now: datetime) -> list[Any]:
+        with self._autocommit.connect() as connection:
+            return pg_submit.submit(connection, rows, by=by, now=now, channel=QUEUED_CHANNEL)
+
+    def notify(self, connection: Connection, channel: str, payload: str = "") -> None:
+        connection.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": channel, "payload": payload},
+        )
+
+    def seconds(self, start: Any, end: Any) -> ColumnElement[Any]:
+        return func.extract("epoch", end - start)
+
+    def wake_source(
+        self,
+        worker_id: str,
+        *,
+        commit_watch_interval: float,
+        stopped: threading.Event,
+        on_queued: Callable[[], None],
+        on_cancel: Callable[[], None],
+    ) -> WakeSource | None:
+        return functools.partial(listen, self.engine, worker_id, stopped, on_queued, on_cancel)
+
+    @functools.cached_property
+    def _autocommit(self) -> Engine:
+        """The engine without transactions: for statements that are a transaction alone."""
+        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+class SqliteBackend(Backend):
+    """One writer at a time (``BEGIN IMMEDIATE``), rounds of a few statements, a
+    commit watch instead of notifications."""
+
+    name = "sqlite"
+    concurrent_rounds = False
+    look_before_claim = True
+
+    def run_round(
+        self,
+        connection: Connection,
+        worker_id: str,
+        outcomes: Sequence[tuple[int, Outcome]],
+        types: Sequence[str],
+        limit: int,
+        now: datetime,
+    ) -> tuple[list[bool], list[Any]]:
+        return sqlite_round.run_round(connection, worker_id, outcomes, types, limit, now)
+
+    def kept_round_connection(self) -> KeptConnection:
+        return KeptConnection(self.engine)
+
+    def round_connection(self) -> contextlib.AbstractContextManager[Connection]:
+        return self.engine.connect()
+
+    def submit(self, rows: Sequence[dict[str, Any]], *, by: str, now: datetime) -> list[Any]:
+        """One batched ``INSERT … RETURNING`` (SQLAlchemy's insertmanyvalues), so that
+        a bulk submission holds the write lock for milliseconds, not seconds."""
+        statement = insert(jobs).returning(*jobs.c, sort_by_parameter_order=True)
+        with self.engine.begin() as connection:
+            created = list(connection.execute(statement, rows))
+            events = [event_row(row.id, Event.SUBMITTED, by, now) for row in created]
+            events += [
+                event_row(row.id, Event.RESTARTED_FROM, by, now, f"#{row.restarted_from}")
+                for row in created
+                if row.restarted_from is not None
+            ]
+            connection.execute(INSERT_EVENTS, events)
+        return created
+
+    def notify(self, connection: Connection, channel: str, payload: str = "") -> None:
+        """Nothing: SQLite's workers watch for commits instead (``commit_watch``)."""
+
+    def seconds(self, start: Any, end: Any) -> ColumnElement[Any]:
+        return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+    def wake_source(
+        self,
+        worker_id: str,
+        *,
+        commit_watch_interval: float,
+        stopped: threading.Event,
+        on_queued: Callable[[], None],
+        on_cancel: Callable[[], None],
+    ) -> WakeSource | None:
+        if commit_watch_interval <= 0:
+            return None
+        database = self.engine.url.database
+        assert database, "workers need a SQLite file"
+        return functools.partial(
+            watch_commits, database, commit_watch_interval, stopped, on_queued, on_cancel
+        )
+
+
+def backend_for(engine: Engine) -> Backend:
+    """The backend of the engine's database (``create_db_engine`` accepts no other)."""
+    if engine.dialect.name == "postgresql":
+        return PostgresBackend(engine)
+    return SqliteBackend(engine)
