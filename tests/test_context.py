@@ -11,6 +11,7 @@ import pytest
 
 from jobprocessor import context as context_module
 from jobprocessor.context import PROGRESS_INTERVAL, JobCanceled, JobContext
+from jobprocessor.worker.messages import Artifact, FromJob, LogEntry, ProgressUpdate, Recorder
 
 _ids = itertools.count(900_001)
 
@@ -32,14 +33,14 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     return fake
 
 
-def make_context(params: dict[str, Any] | None = None) -> tuple[JobContext, list[tuple[Any, ...]]]:
-    sent: list[tuple[Any, ...]] = []
-    ctx = JobContext(next(_ids), params or {}, "alice", sent.append)
-    return ctx, sent
+def make_context(params: dict[str, Any] | None = None) -> tuple[JobContext, list[FromJob]]:
+    recorder = Recorder()
+    ctx = JobContext(next(_ids), params or {}, "alice", recorder)
+    return ctx, recorder.sent
 
 
-def of_kind(sent: list[tuple[Any, ...]], kind: str) -> list[tuple[Any, ...]]:
-    return [m for m in sent if m[0] == kind]
+def logged(sent: list[FromJob]) -> list[LogEntry]:
+    return [m for m in sent if isinstance(m, LogEntry)]
 
 
 def test_context_exposes_its_job() -> None:
@@ -57,7 +58,7 @@ def test_context_exposes_its_job() -> None:
 def test_first_progress_is_sent_at_once(clock: FakeClock) -> None:
     ctx, sent = make_context()
     ctx.progress(1, 10, "one")
-    assert sent == [("progress", 1.0, 10.0, "one")]
+    assert sent == [ProgressUpdate(1.0, 10.0, "one")]
 
 
 def test_progress_is_rate_limited_and_flush_sends_the_last_value(clock: FakeClock) -> None:
@@ -66,9 +67,9 @@ def test_progress_is_rate_limited_and_flush_sends_the_last_value(clock: FakeCloc
     clock.now += PROGRESS_INTERVAL / 10
     ctx.progress(2, 10, "two")
     ctx.progress(3, 10, "three")
-    assert sent == [("progress", 1.0, 10.0, "one")]  # held back
+    assert sent == [ProgressUpdate(1.0, 10.0, "one")]  # held back
     ctx.flush()
-    assert sent == [("progress", 1.0, 10.0, "one"), ("progress", 3.0, 10.0, "three")]
+    assert sent == [ProgressUpdate(1.0, 10.0, "one"), ProgressUpdate(3.0, 10.0, "three")]
     ctx.flush()  # nothing pending any more: nothing sent twice
     assert len(sent) == 2
 
@@ -80,7 +81,7 @@ def test_progress_after_the_interval_is_sent_and_drops_the_pending_one(clock: Fa
     ctx.progress(2, 10)
     clock.now += PROGRESS_INTERVAL
     ctx.progress(3, 10)
-    assert sent == [("progress", 1.0, 10.0, None), ("progress", 3.0, 10.0, None)]
+    assert sent == [ProgressUpdate(1.0, 10.0, None), ProgressUpdate(3.0, 10.0, None)]
     ctx.flush()
     assert len(sent) == 2  # the held-back 2 was superseded by 3
 
@@ -89,13 +90,13 @@ def test_reaching_the_total_is_always_sent(clock: FakeClock) -> None:
     ctx, sent = make_context()
     ctx.progress(9, 10)
     ctx.progress(10, 10, "done")  # no time passed, yet the final value goes out
-    assert sent[-1] == ("progress", 10.0, 10.0, "done")
+    assert sent[-1] == ProgressUpdate(10.0, 10.0, "done")
 
 
 def test_progress_without_total(clock: FakeClock) -> None:
     ctx, sent = make_context()
     ctx.progress(5)
-    assert sent == [("progress", 5.0, None, None)]
+    assert sent == [ProgressUpdate(5.0, None, None)]
 
 
 # -- cancellation ----------------------------------------------------------------------
@@ -182,14 +183,14 @@ def test_log_info_and_above_are_sent_with_level_debug_is_not() -> None:
     ctx.log.info("counted to %d", 3)
     ctx.log.warning("careful")
     ctx.log.error("bad")
-    logs = of_kind(sent, "log")
-    assert [(m[2], m[3]) for m in logs] == [
+    logs = logged(sent)
+    assert [(m.level, m.message) for m in logs] == [
         ("INFO", "counted to 3"),
         ("WARNING", "careful"),
         ("ERROR", "bad"),
     ]
     for message in logs:
-        assert isinstance(message[1], float)  # the record's time
+        assert isinstance(message.at, float)  # the record's time
     assert not any("hidden" in str(m) for m in sent)
 
 
@@ -198,8 +199,8 @@ def test_each_context_logs_to_its_own_send() -> None:
     second, second_sent = make_context()
     first.log.info("one")
     second.log.info("two")
-    assert [m[3] for m in of_kind(first_sent, "log")] == ["one"]
-    assert [m[3] for m in of_kind(second_sent, "log")] == ["two"]
+    assert [m.message for m in logged(first_sent)] == ["one"]
+    assert [m.message for m in logged(second_sent)] == ["two"]
 
 
 # -- artifacts ----------------------------------------------------------------------------
@@ -208,16 +209,16 @@ def test_each_context_logs_to_its_own_send() -> None:
 def test_add_artifact_encodes_str_as_utf8() -> None:
     ctx, sent = make_context()
     ctx.add_artifact("numbers.csv", "i\n1\nä\n", media_type="text/csv")
-    assert sent == [("artifact", "numbers.csv", "text/csv", "i\n1\nä\n".encode())]
+    assert sent == [Artifact("numbers.csv", "text/csv", "i\n1\nä\n".encode())]
 
 
 def test_add_artifact_keeps_bytes_and_has_a_default_media_type() -> None:
     ctx, sent = make_context()
     ctx.add_artifact("blob.bin", b"\x00\x01")
-    assert sent == [("artifact", "blob.bin", "application/octet-stream", b"\x00\x01")]
+    assert sent == [Artifact("blob.bin", "application/octet-stream", b"\x00\x01")]
     ctx.add_artifact("view.bin", bytearray(b"ab"))
-    assert sent[-1][3] == b"ab"
-    assert type(sent[-1][3]) is bytes
+    assert sent[-1] == Artifact("view.bin", "application/octet-stream", b"ab")
+    assert type(sent[-1].data) is bytes  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
 """What a running job sees: its settings, progress, cancellation, log and files.
 
-A JobContext lives in the job's own process. It talks to the worker through a
-``send`` function (a pipe in production, a list in unit tests), so that job code
-never needs a database connection of its own.
+A JobContext lives in the job's own process. It tells the worker what the job
+reports through a ``Reporter`` (the job process's pipe in production, see
+``worker.child``; a list of messages in unit tests, ``worker.messages.Recorder``),
+so that job code never needs a database connection of its own.
 """
 
 from __future__ import annotations
@@ -11,10 +12,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-Message = tuple[Any, ...]
-Send = Callable[[Message], None]
+
+class Reporter(Protocol):
+    """Where what a job reports goes (called from any of the job's threads)."""
+
+    def progress(self, done: float, total: float | None, message: str | None) -> None: ...
+
+    def log(self, at: float, level: str, message: str) -> None:
+        """A log record: its time (``time.time()``), level name and text."""
+
+    def artifact(self, name: str, media_type: str, data: bytes) -> None: ...
+
 
 #: Progress is sent at most this often; the last value always reaches the worker.
 PROGRESS_INTERVAL = 0.1
@@ -37,23 +47,23 @@ class JobContext:
         job_id: int,
         params: dict[str, Any],
         submitted_by: str,
-        send: Send,
+        reporter: Reporter,
     ) -> None:
         self.job_id = job_id
         self.params = params
         self.submitted_by = submitted_by
-        self._send = send
+        self._reporter = reporter
         self._canceled = threading.Event()
         self._callbacks: list[Callable[[], object]] = []
         self._lock = threading.Lock()
-        self._pending_progress: Message | None = None
+        self._pending_progress: tuple[float, float | None, str | None] | None = None
         self._last_progress = 0.0
         # A logger of its own, outside logging's registry: a registered one per job
         # would stay in a warm process for good, and setLevel walks every
         # registered logger, so each job started slower than the one before.
         self.log = logging.Logger(f"jobprocessor.job.{job_id}", logging.INFO)
         self.log.propagate = False
-        self.log.addHandler(_ReportHandler(send))
+        self.log.addHandler(_ReportHandler(reporter))
 
     @property
     def canceled(self) -> bool:
@@ -79,13 +89,13 @@ class JobContext:
 
     def progress(self, done: float, total: float | None = None, message: str | None = None) -> None:
         """Say how far the job is, e.g. ``progress(3, 10, "employee 3 of 10")``."""
-        update = ("progress", float(done), None if total is None else float(total), message)
+        update = (float(done), None if total is None else float(total), message)
         now = time.monotonic()
         finished = total is not None and done >= total
         if finished or now - self._last_progress >= PROGRESS_INTERVAL:
             self._pending_progress = None
             self._last_progress = now
-            self._send(update)
+            self._reporter.progress(*update)
         else:
             self._pending_progress = update
 
@@ -95,14 +105,14 @@ class JobContext:
         """Attach a file to the job's report (a second file of one name replaces the first)."""
         check_artifact_name(name)
         payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-        self._send(("artifact", name, media_type, payload))
+        self._reporter.artifact(name, media_type, payload)
 
     # -- called by the runner -------------------------------------------------
 
     def flush(self) -> None:
         """Send progress that was held back by the rate limit."""
         if self._pending_progress is not None:
-            self._send(self._pending_progress)
+            self._reporter.progress(*self._pending_progress)
             self._pending_progress = None
 
     def request_cancel(self) -> None:
@@ -141,13 +151,13 @@ def _call_safely(callback: Callable[[], object]) -> None:
 class _ReportHandler(logging.Handler):
     """Sends INFO-and-above records to the worker, which stores them in the report."""
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, reporter: Reporter) -> None:
         super().__init__(level=logging.INFO)
-        self._send_message = send
+        self._reporter = reporter
         self.setFormatter(_MESSAGE_ONLY)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._send_message(("log", record.created, record.levelname, self.format(record)))
+            self._reporter.log(record.created, record.levelname, self.format(record))
         except Exception:
             self.handleError(record)

@@ -21,9 +21,10 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 import wfm.jobs  # noqa: F401 - registers the wfm job types
-from jobprocessor.context import JobContext, Message
+from jobprocessor.context import JobContext
 from jobprocessor.registry import registry
 from jobprocessor.store import create_db_engine, upgrade
+from jobprocessor.worker.messages import Artifact, FromJob, LogEntry, Recorder
 from wfm import db
 
 PG_ADMIN_URL = os.environ.get(
@@ -82,17 +83,19 @@ def tiny(engine: Engine) -> wfm_data.Tiny:
 class JobRun:
     """The outcome of a job function run in the test process."""
 
-    def __init__(self, result: Any, messages: list[Message]) -> None:
+    def __init__(self, result: Any, messages: list[FromJob]) -> None:
         self.result = result
         self.messages = messages
 
     def lines(self, level: str | None = None) -> list[str]:
-        return [m[3] for m in self.messages if m[0] == "log" and level in (None, m[2])]
+        return [
+            m.message for m in self.messages if isinstance(m, LogEntry) and level in (None, m.level)
+        ]
 
     def artifact(self, name: str) -> bytes:
         for message in self.messages:
-            if message[0] == "artifact" and message[1] == name:
-                return bytes(message[3])
+            if isinstance(message, Artifact) and message.name == name:
+                return bytes(message.data)
         raise AssertionError(f"no artifact {name!r}")
 
 
@@ -103,10 +106,10 @@ def run_job(engine: Engine) -> Callable[..., JobRun]:
     def run(name: str, **params: Any) -> JobRun:
         job_type = registry.get(name)
         stored = job_type.validate(params)
-        messages: list[Message] = []
-        ctx = JobContext(uuid.uuid4().int % 10_000, stored, "tester", messages.append)
+        recorder = Recorder()
+        ctx = JobContext(uuid.uuid4().int % 10_000, stored, "tester", recorder)
         result = job_type.function(ctx, **job_type.load(stored))
         ctx.flush()
-        return JobRun(result, messages)
+        return JobRun(result, recorder.sent)
 
     return run

@@ -16,8 +16,9 @@ from sqlalchemy import update
 from wfm_data import MONDAY, at, level_content, shift
 
 from jobprocessor import InvalidInput, JobCanceled
-from jobprocessor.context import JobContext, Message
+from jobprocessor.context import JobContext
 from jobprocessor.registry import registry
+from jobprocessor.worker.messages import FromJob, LogEntry, MessageReporter
 from wfm.coverage import scheduled_counts, summarize
 from wfm.db import read_session, write_session
 from wfm.demo.generate import seed
@@ -209,11 +210,11 @@ def test_a_cancel_while_saving_leaves_the_level_as_it_was(engine, tiny, planned)
     stored = job_type.validate({"planning_unit": tiny.unit, **MONDAY_ONLY})
     ctx: JobContext
 
-    def send(message: Message) -> None:
-        if message[0] == "log" and str(message[3]).startswith("Saving"):
+    def send(message: FromJob) -> None:
+        if isinstance(message, LogEntry) and message.message.startswith("Saving"):
             ctx.request_cancel()  # arrives after the job started writing
 
-    ctx = JobContext(uuid.uuid4().int % 10_000, stored, "tester", send)
+    ctx = JobContext(uuid.uuid4().int % 10_000, stored, "tester", MessageReporter(send))
     with pytest.raises(JobCanceled):
         job_type.function(ctx, **job_type.load(stored))
     assert level_content(engine, 1000) == planned

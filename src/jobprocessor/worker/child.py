@@ -12,28 +12,29 @@ from __future__ import annotations
 import json
 import logging
 import os
-import pickle
 import signal
 import threading
 import traceback
 from multiprocessing.connection import Connection
-from typing import Any
 
-from jobprocessor.context import JobCanceled, JobContext, Message
+from jobprocessor.context import JobCanceled, JobContext
 from jobprocessor.registry import load_apps, registry
+from jobprocessor.worker import messages
+from jobprocessor.worker.messages import (
+    Broken,
+    Cancel,
+    Canceled,
+    Done,
+    Exit,
+    Failed,
+    FromJob,
+    MessageReporter,
+    Ready,
+    Run,
+    Succeeded,
+)
 
 logger = logging.getLogger(__name__)
-
-
-def send_message(connection: Connection, message: Message) -> None:
-    """Send plain data on a pipe: ``Connection.send`` without its cost.
-
-    ``Connection.send`` builds a ``ForkingPickler`` for every message, copying its
-    table of reducers (for sockets, connections and the like, which these messages
-    never hold): with the pickling, a fifth of a slot thread's time per job. The
-    other end's ``recv()`` reads this as it reads what ``send`` wrote.
-    """
-    connection.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
 
 
 class _Channel:
@@ -43,9 +44,36 @@ class _Channel:
         self._connection = connection
         self._lock = threading.Lock()
 
-    def send(self, message: Message) -> None:
+    def send(self, message: FromJob) -> None:
         with self._lock:
-            send_message(self._connection, message)
+            messages.send(self._connection, message)
+
+
+class _Current:
+    """The job this process runs, and a cancel that arrived before it began."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._context: JobContext | None = None
+        self._early_cancel: int | None = None
+
+    def begin(self, context: JobContext) -> None:
+        with self._lock:
+            self._context = context
+            if self._early_cancel == context.job_id:
+                context.request_cancel()
+            self._early_cancel = None
+
+    def end(self) -> None:
+        with self._lock:
+            self._context = None
+
+    def cancel(self, job_id: int) -> None:
+        with self._lock:
+            if self._context is not None and self._context.job_id == job_id:
+                self._context.request_cancel()
+            else:  # its job has not begun yet: it is canceled as it begins
+                self._early_cancel = job_id
 
 
 def main(
@@ -67,66 +95,51 @@ def main(
     try:
         load_apps(apps)
     except Exception as error:
-        channel.send(("broken", f"{type(error).__name__}: {error}"))
+        channel.send(Broken(f"{type(error).__name__}: {error}"))
         return
-    current: dict[str, Any] = {}
-    current_lock = threading.Lock()
+    current = _Current()
 
     def read_cancels() -> None:
         while True:
             try:
-                message = connection.recv()
+                message = messages.receive(connection)
             except (EOFError, OSError):
                 # The worker is gone (killed, perhaps): nobody could record this
                 # job's outcome, and its job was or will be rescued. Stop now.
                 os._exit(1)
-            if message[0] == "cancel":
-                with current_lock:
-                    context = current.get("context")
-                    if context is not None and context.job_id == message[1]:
-                        context.request_cancel()
-                    else:  # its job has not begun yet: it is canceled as it begins
-                        current["early_cancel"] = message[1]
+            if isinstance(message, Cancel):
+                current.cancel(message.job_id)
 
     threading.Thread(target=read_cancels, name="job-cancel-reader", daemon=True).start()
-    channel.send(("ready",))
+    channel.send(Ready())
     while True:
         try:
-            message = runs.recv()
+            message = messages.receive(runs)
         except (EOFError, OSError):
             os._exit(1)  # the worker is gone
-        if message[0] == "exit":
+        if isinstance(message, Exit):
             return
-        _, job_id, type_name, params, submitted_by = message
-        context = JobContext(job_id, params, submitted_by, channel.send)
-        with current_lock:
-            current["context"] = context
-            if current.pop("early_cancel", None) == job_id:
-                context.request_cancel()
-        outcome = run_job(context, type_name)
-        with current_lock:
-            current.pop("context", None)
+        assert isinstance(message, Run), message
+        reporter = MessageReporter(channel.send)
+        context = JobContext(message.job_id, message.params, message.submitted_by, reporter)
+        current.begin(context)
+        outcome = run_job(context, message.type)
+        current.end()
         context.flush()
         channel.send(outcome)
 
 
-def run_job(context: JobContext, type_name: str) -> Message:
-    """Run one job and say how it ended, as a ``("done", status, …)`` message."""
+def run_job(context: JobContext, type_name: str) -> Done:
+    """Run one job and say how it ended."""
     try:
         job_type = registry.get(type_name)
         arguments = job_type.load(context.params)
         result = job_type.function(context, **arguments)
         json.dumps(result)
     except JobCanceled as canceled:
-        return ("done", "canceled", str(canceled))
+        return Canceled(str(canceled))
     except BaseException as error:
         if isinstance(error, TypeError) and "JSON serializable" in str(error):
             error = TypeError(f"the job's result is not JSON-serialisable: {error}")
-        return (
-            "done",
-            "failed",
-            type(error).__name__,
-            str(error),
-            "".join(traceback.format_exception(error)),
-        )
-    return ("done", "succeeded", result)
+        return Failed(type(error).__name__, str(error), "".join(traceback.format_exception(error)))
+    return Succeeded(result)

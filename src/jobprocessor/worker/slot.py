@@ -19,15 +19,30 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from jobprocessor.model import Job, JobError, Progress, ReportEntry, Status
 from jobprocessor.store.jobs import JobStore, Outcome
-from jobprocessor.worker import child
+from jobprocessor.worker import child, messages
+from jobprocessor.worker.messages import (
+    Artifact,
+    Broken,
+    Cancel,
+    Canceled,
+    Done,
+    Exit,
+    Failed,
+    FromJob,
+    LogEntry,
+    ProgressUpdate,
+    Ready,
+    Run,
+    Succeeded,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +71,17 @@ class _Cancel:
     requested_at: float
     deadline: float
     reason: str
+
+
+@dataclass
+class _Running:
+    """One job's run in the slot: what it reported and not yet stored, its cancel."""
+
+    job: Job
+    progress: Progress | None = None
+    entries: list[ReportEntry] = field(default_factory=list)
+    last_flush: float = field(default_factory=time.monotonic)
+    cancel: _Cancel | None = None
 
 
 class Slot:
@@ -138,7 +164,7 @@ class Slot:
         if process is None or runs is None or not process.is_alive():
             return False
         try:
-            child.send_message(runs, _run_message(job))
+            messages.send(runs, _run_message(job))
         except (OSError, ValueError):
             return False
         return True
@@ -188,6 +214,7 @@ class Slot:
             os.close(self._nudge_writer)
 
     def _execute(self, job: Job, *, sent: bool) -> None:
+        """Run ``job`` in the process until it ends, is stopped, or is abandoned."""
         if not sent and (self._process is None or not self._process.is_alive()):
             self._restart_process_safely()
         connection, runs = self._connection, self._runs
@@ -197,77 +224,85 @@ class Slot:
             )
             return
         if not sent:
-            child.send_message(runs, _run_message(job))
-        progress: Progress | None = None
-        entries: list[ReportEntry] = []
-        last_flush = time.monotonic()
-        cancel: _Cancel | None = None
+            messages.send(runs, _run_message(job))
+        run = _Running(job)
         while True:
             now = time.monotonic()
             if self._abandon.is_set():
                 self._kill_process()
                 self._restart_process_safely()
                 return
-            if cancel is None and self._cancel_request.is_set():
-                grace = job.cancel_grace
-                cancel = _Cancel(now, now + grace, self._cancel_reason)
-                self._send_quietly(("cancel", job.id))
-            if cancel is not None and now >= cancel.deadline:
-                self._flush(job, progress, entries)
-                self._kill_process()
-                detail = (
-                    f"did not stop within {job.cancel_grace:g} s of the cancel request "
-                    f"({cancel.reason}); its process was ended"
-                )
-                self._record(job, Outcome(Status.CANCELED, forced=True, detail=detail))
-                self._restart_process_safely()
+            if run.cancel is None and self._cancel_request.is_set():
+                run.cancel = _Cancel(now, now + job.cancel_grace, self._cancel_reason)
+                self._send_quietly(Cancel(job.id))
+            if run.cancel is not None and now >= run.cancel.deadline:
+                self._stop_by_force(run)
                 return
-            wait = FLUSH_INTERVAL if cancel is None else min(FLUSH_INTERVAL, cancel.deadline - now)
+            wait = FLUSH_INTERVAL
+            if run.cancel is not None:
+                wait = min(wait, run.cancel.deadline - now)
             message = self._receive(connection, max(0.0, wait))
-            if message is _DIED:
-                self._flush(job, progress, entries)
-                code = self._process.exitcode if self._process else None
-                error = JobError(
-                    "JobProcessDied", f"the job's process ended unexpectedly (exit code {code})"
-                )
-                status = Status.CANCELED if cancel is not None else Status.FAILED
-                self._record(
-                    job, Outcome(status, error=None if cancel else error, detail=error.message)
-                )
-                self._restart_process_safely()
+            if isinstance(message, _Died):
+                self._process_died(run)
                 return
-            if message is not None:
-                kind = message[0]
-                if kind == "progress":
-                    progress = Progress(message[1], message[2], message[3])
-                elif kind == "log":
-                    at = datetime.fromtimestamp(message[1], UTC)
-                    entries.append(ReportEntry(at, message[2], message[3]))
-                elif kind == "artifact":
-                    _, name, media_type, data = message
-                    store = self.store.reports
-                    self._retry(
-                        functools.partial(store.add_artifact, job.id, name, media_type, data)
-                    )
-                elif kind == "done":
-                    self._flush(job, progress, entries)
-                    self._record(job, _outcome(message, canceling=cancel is not None))
-                    return
-            if time.monotonic() - last_flush >= FLUSH_INTERVAL:
-                self._flush(job, progress, entries)
-                progress = None
-                entries = []
-                last_flush = time.monotonic()
+            if message is not None and self._handle(run, message):
+                return
+            if time.monotonic() - run.last_flush >= FLUSH_INTERVAL:
+                self._flush(run)
 
-    def _receive(self, connection: Connection, timeout: float) -> Any:
-        """The job's next message, or None after ``timeout`` or a nudge."""
+    def _handle(self, run: _Running, message: FromJob) -> bool:
+        """Take one of the job's messages; True once the job has ended."""
+        match message:
+            case ProgressUpdate(done, total, text):
+                run.progress = Progress(done, total, text)
+            case LogEntry(at, level, text):
+                run.entries.append(ReportEntry(datetime.fromtimestamp(at, UTC), level, text))
+            case Artifact(name, media_type, data):
+                add = self.store.reports.add_artifact
+                self._retry(functools.partial(add, run.job.id, name, media_type, data))
+            case Succeeded() | Canceled() | Failed():
+                self._flush(run)
+                self._record(run.job, _outcome(message, canceling=run.cancel is not None))
+                return True
+            case _:
+                logger.warning("slot %d: unexpected message %r", self.index, message)
+        return False
+
+    def _stop_by_force(self, run: _Running) -> None:
+        """The job ignored its cancel for its grace period: end its process."""
+        assert run.cancel is not None
+        self._flush(run)
+        self._kill_process()
+        detail = (
+            f"did not stop within {run.job.cancel_grace:g} s of the cancel request "
+            f"({run.cancel.reason}); its process was ended"
+        )
+        self._record(run.job, Outcome(Status.CANCELED, forced=True, detail=detail))
+        self._restart_process_safely()
+
+    def _process_died(self, run: _Running) -> None:
+        """The job's process ended without an outcome (a crash, or killed from outside)."""
+        self._flush(run)
+        code = self._process.exitcode if self._process else None
+        error = JobError(
+            "JobProcessDied", f"the job's process ended unexpectedly (exit code {code})"
+        )
+        if run.cancel is not None:
+            outcome = Outcome(Status.CANCELED, detail=error.message)
+        else:
+            outcome = Outcome(Status.FAILED, error=error, detail=error.message)
+        self._record(run.job, outcome)
+        self._restart_process_safely()
+
+    def _receive(self, connection: Connection, timeout: float) -> FromJob | _Died | None:
+        """The job's next message, ``_DIED``, or None after ``timeout`` or a nudge."""
         try:
             ready = multiprocessing.connection.wait([connection, self._nudge_reader], timeout)
             if self._nudge_reader in ready:
                 with contextlib.suppress(BlockingIOError):
                     os.read(self._nudge_reader, 64)
             if connection in ready:
-                return connection.recv()
+                return _from_job(connection)
             if ready:
                 return None  # nudged: the caller looks at its flags again
         except (EOFError, OSError):
@@ -275,20 +310,23 @@ class Slot:
         if self._process is not None and not self._process.is_alive():
             try:
                 if connection.poll(0):
-                    return connection.recv()
+                    return _from_job(connection)
             except (EOFError, OSError):
                 pass
             return _DIED
         return None
 
-    def _flush(self, job: Job, progress: Progress | None, entries: list[ReportEntry]) -> None:
-        if entries:
-            batch = list(entries)
-            self._retry(lambda: self.store.reports.add_entries(job.id, batch))
-            entries.clear()
-        if progress is not None:
+    def _flush(self, run: _Running) -> None:
+        """Store what the job reported since the last flush."""
+        job_id = run.job.id
+        if run.entries:
+            batch, run.entries = run.entries, []
+            self._retry(lambda: self.store.reports.add_entries(job_id, batch))
+        if run.progress is not None:
+            progress, run.progress = run.progress, None
             reports = self.store.reports
-            self._retry(lambda: reports.record_progress(job.id, self.worker_id, progress))
+            self._retry(lambda: reports.record_progress(job_id, self.worker_id, progress))
+        run.last_flush = time.monotonic()
 
     def _record(self, job: Job, outcome: Outcome) -> None:
         """Hand the outcome to the supervisor, which writes it with its next claim.
@@ -318,12 +356,13 @@ class Slot:
             process.kill()
             raise ChildStartupError("job process did not start in time")
         try:
-            hello = parent.recv()
+            hello = messages.receive(parent)
         except EOFError:
             raise ChildStartupError(f"job process exited with code {process.exitcode}") from None
-        if hello[0] != "ready":
+        if not isinstance(hello, Ready):
             process.join(1)
-            raise ChildStartupError(f"job process could not start: {hello[1]}")
+            reason = hello.reason if isinstance(hello, Broken) else repr(hello)
+            raise ChildStartupError(f"job process could not start: {reason}")
         self._process, self._connection, self._runs = process, parent, runs
 
     def _restart_process_safely(self) -> None:
@@ -356,31 +395,42 @@ class Slot:
         process = self._process
         if process is not None and process.is_alive() and self._runs is not None:
             with contextlib.suppress(OSError, ValueError):
-                child.send_message(self._runs, ("exit",))
+                messages.send(self._runs, Exit())
             process.join(2.0)
         self._kill_process()
 
-    def _send_quietly(self, message: tuple[Any, ...]) -> None:
+    def _send_quietly(self, message: Cancel) -> None:
         try:
             if self._connection is not None:
-                child.send_message(self._connection, message)
+                messages.send(self._connection, message)
         except (OSError, ValueError):
             pass
 
 
-_DIED = object()
+class _Died:
+    """What ``_receive`` returns once the job's process is gone."""
 
 
-def _run_message(job: Job) -> tuple[Any, ...]:
-    return ("run", job.id, job.type, job.params, job.submitted_by)
+_DIED = _Died()
 
 
-def _outcome(message: tuple[Any, ...], *, canceling: bool) -> Outcome:
-    status = message[1]
-    if status == "succeeded":
-        detail = "finished before the cancel took effect" if canceling else None
-        return Outcome(Status.SUCCEEDED, result=message[2], detail=detail)
-    if status == "canceled":
-        return Outcome(Status.CANCELED, detail="stopped on request" if canceling else message[2])
-    _, _, error_type, error_message, error_traceback = message
-    return Outcome(Status.FAILED, error=JobError(error_type, error_message, error_traceback))
+def _from_job(connection: Connection) -> FromJob:
+    message = messages.receive(connection)
+    assert not isinstance(message, Run | Exit | Cancel), message
+    return message
+
+
+def _run_message(job: Job) -> Run:
+    return Run(job.id, job.type, job.params, job.submitted_by)
+
+
+def _outcome(message: Done, *, canceling: bool) -> Outcome:
+    """The outcome to record for how the job said it ended."""
+    match message:
+        case Succeeded(result):
+            detail = "finished before the cancel took effect" if canceling else None
+            return Outcome(Status.SUCCEEDED, result=result, detail=detail)
+        case Canceled(reason):
+            return Outcome(Status.CANCELED, detail="stopped on request" if canceling else reason)
+        case Failed(error_type, text, traceback):
+            return Outcome(Status.FAILED, error=JobError(error_type, text, traceback))
