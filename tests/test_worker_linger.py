@@ -57,7 +57,7 @@ def test_a_round_waits_for_the_other_running_job(settings: Settings, two_jobs: l
 
         lingering.join(10)
         assert not lingering.is_alive(), "the second outcome did not end the wait"
-        assert [job.id for job, _ in worker._outcomes] == [j.id for j in two_jobs]
+        assert [job.id for job, _ in worker.outcomes.take()] == [j.id for j in two_jobs]
 
 
 def test_a_round_does_not_wait_when_no_other_job_runs(

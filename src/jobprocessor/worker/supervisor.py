@@ -38,6 +38,7 @@ from jobprocessor.settings import Settings
 from jobprocessor.store import JobStore, create_db_engine, upgrade
 from jobprocessor.store.jobs import Outcome
 from jobprocessor.worker.outages import guard, is_transient, retry, try_once
+from jobprocessor.worker.outcome_book import OutcomeBook, Reported
 from jobprocessor.worker.slot import Slot
 from jobprocessor.worker.wakeups import WakeUps, wake_thread
 
@@ -82,13 +83,7 @@ class Worker:
         self._stopped = threading.Event()
         self.ready = threading.Event()
         #: Outcomes of finished jobs, written with the next claim (one transaction).
-        self._outcomes: list[tuple[Job, Outcome]] = []
-        #: Job id -> slot index, for every outcome not yet written: that slot gets no
-        #: new job before the round that writes the outcome.
-        self._unsettled: dict[int, int] = {}
-        #: Slots a lane is claiming for: no other lane may claim for them too.
-        self._reserved: set[int] = set()
-        self._outcomes_lock = threading.Lock()
+        self.outcomes = OutcomeBook()
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -199,10 +194,10 @@ class Worker:
                 for job, slot in zip(jobs, free, strict=False):
                     # Sending the job from here saves a hand-over, unless outcomes
                     # wait for this loop's next round: then the slot sends it.
-                    slot.assign(job, send_now=not self._has_outcomes())
+                    slot.assign(job, send_now=not self.outcomes.has_waiting())
             finally:
                 self._end_round(outcomes, free)
-            if (jobs and len(jobs) == len(free)) or self._has_outcomes():
+            if (jobs and len(jobs) == len(free)) or self.outcomes.has_waiting():
                 continue  # there may be more; claim again once a slot frees
             if len(jobs) < len(free) and any(job.lock_key for job, _ in outcomes):
                 # A lock freed in this round: on PostgreSQL the round's claim could
@@ -217,8 +212,7 @@ class Worker:
             return
         deadline = time.monotonic() + linger
         while True:
-            with self._outcomes_lock:
-                reported = {job.id for job, _ in self._outcomes}
+            reported = self.outcomes.waiting_ids()
             if not reported:
                 return
             if all(slot.job is None or slot.job.id in reported for slot in self.slots):
@@ -229,42 +223,23 @@ class Worker:
             wake.wait(remaining)
             wake.clear()
 
-    def _begin_round(
-        self, *, claim: bool, lane: int
-    ) -> tuple[list[tuple[Job, Outcome]], list[Slot]]:
-        """Take the waiting outcomes and reserve the free slots to claim for.
+    def _begin_round(self, *, claim: bool, lane: int) -> tuple[list[Reported], list[Slot]]:
+        """Take the waiting outcomes and reserve the free slots to claim for."""
+        outcomes, free = self.outcomes.begin_round(
+            (slot.index for slot in self.slots if slot.idle),
+            claim=claim,
+            outcomes_only=lane > 0,
+            at_most=self.settings.claim_batch_size,
+        )
+        return outcomes, [self.slots[index] for index in free]
 
-        A slot whose last outcome another lane is still writing is not free: a slot
-        never runs a new job before its previous outcome is durable. Lanes other
-        than the first claim only alongside outcomes, so an idle queue is asked
-        once per poll interval, not once per lane.
-        """
-        with self._outcomes_lock:
-            outcomes, self._outcomes = self._outcomes, []
-            if not claim or (lane and not outcomes):
-                return outcomes, []
-            taken = {job.id for job, _ in outcomes}
-            elsewhere = {i for job_id, i in self._unsettled.items() if job_id not in taken}
-            free = [
-                slot
-                for slot in self.slots
-                if slot.idle and slot.index not in self._reserved and slot.index not in elsewhere
-            ][: self.settings.claim_batch_size]
-            self._reserved.update(slot.index for slot in free)
-        return outcomes, free
-
-    def _end_round(self, outcomes: list[tuple[Job, Outcome]], free: list[Slot]) -> None:
+    def _end_round(self, outcomes: list[Reported], free: list[Slot]) -> None:
         """Release the round's slots; its outcomes are settled unless put back to retry."""
-        with self._outcomes_lock:
-            self._reserved.difference_update(slot.index for slot in free)
-            retrying = {job.id for job, _ in self._outcomes}
-            settled = [job.id for job, _ in outcomes if job.id not in retrying]
-            for job_id in settled:
-                self._unsettled.pop(job_id, None)
+        settled = self.outcomes.end_round(outcomes, [slot.index for slot in free])
         if settled and self.lanes > 1:
             self._wake.set()  # a slot held back for these outcomes may be free now
 
-    def _round(self, outcomes: list[tuple[Job, Outcome]], types: list[str], want: int) -> list[Job]:
+    def _round(self, outcomes: list[Reported], types: list[str], want: int) -> list[Job]:
         """Write finished jobs' outcomes and claim for the free slots: one transaction.
 
         If the database fails, the outcomes go back to be written next round.
@@ -279,7 +254,7 @@ class Worker:
             )
         except DBAPIError as error:
             if is_transient(error):
-                self._requeue(outcomes)
+                self.outcomes.put_back(outcomes)
                 raise
             # One outcome the database refuses must not hold up the others.
             held, jobs = self._finish_one_by_one(outcomes), []
@@ -292,48 +267,33 @@ class Worker:
                 )
         return jobs
 
-    def _finish_one_by_one(self, outcomes: list[tuple[Job, Outcome]]) -> list[bool]:
+    def _finish_one_by_one(self, outcomes: list[Reported]) -> list[bool]:
         held = []
         for index, (job, outcome) in enumerate(outcomes):
             try:
                 held.append(self.store.finish(job.id, self.id, outcome))
             except DBAPIError as error:
                 if is_transient(error):
-                    self._requeue(outcomes[index:])
+                    self.outcomes.put_back(outcomes[index:])
                     raise
                 logger.exception("job %d: its outcome could not be recorded", job.id)
                 held.append(True)
         return held
 
-    def _requeue(self, outcomes: list[tuple[Job, Outcome]]) -> None:
-        with self._outcomes_lock:
-            self._outcomes[:0] = outcomes
-
     def _report(self, slot: Slot, job: Job, outcome: Outcome) -> None:
         """A slot's job ended: queue its outcome for a claim lane's next round."""
-        with self._outcomes_lock:
-            self._outcomes.append((job, outcome))
-            self._unsettled[job.id] = slot.index
+        self.outcomes.report(slot.index, job, outcome)
         self._wake.set()
-
-    def _take_outcomes(self) -> list[tuple[Job, Outcome]]:
-        with self._outcomes_lock:
-            taken, self._outcomes = self._outcomes, []
-        return taken
-
-    def _has_outcomes(self) -> bool:
-        with self._outcomes_lock:
-            return bool(self._outcomes)
 
     def _write_outcomes(self) -> None:
         """Write the queued outcomes without claiming (draining, stopping)."""
-        outcomes = self._take_outcomes()
+        outcomes = self.outcomes.take()
         if outcomes:
             self._round(outcomes, [], 0)
 
     def _write_outcomes_at_stop(self) -> None:
         """Every outcome is written before the worker leaves, through database outages."""
-        while self._has_outcomes():
+        while self.outcomes.has_waiting():
             try:
                 retry(self._write_outcomes)
             except DBAPIError as error:
