@@ -1,8 +1,8 @@
 """Noticing that someone committed to a SQLite database, in any process.
 
 PostgreSQL wakes an idle worker with NOTIFY the moment a job is queued. SQLite has
-nothing like it, so the worker looked for jobs every ``poll_interval`` (0.2 s), and
-a job submitted to an idle worker waited 100 ms on average before it started.
+nothing like it, so the worker looked for jobs every ``poll_interval``, and a job
+submitted to an idle worker waited half of that on average before it started.
 ``PRAGMA data_version`` answers on a connection of its own with a number that
 changes whenever another connection, of this process or another, has committed;
 asking costs microseconds (it reads the WAL index in shared memory, not the

@@ -118,7 +118,7 @@ class KeptConnection:
     """One connection a thread keeps for work it repeats many times (a worker's rounds).
 
     Checking a connection out of the pool and back costs more than a short
-    statement: 0.7 ms of a 5 ms round on PostgreSQL, a tenth of a round on SQLite.
+    statement (``bench/engine_changes.md``, changes 6 and 15).
     ``prepare`` runs once on the new connection. A database error closes it; the
     next use opens a new one.
     """
@@ -159,8 +159,8 @@ def execute_on_driver(connection: Connection, sql: str, parameters: dict[str, An
     underneath ``connection``; the rows as named tuples.
 
     For the hottest statements, which are one round trip each: SQLAlchemy's
-    execution took a quarter of a worker's round on the client (0.8 ms a round
-    through it, 0.6 ms straight, measured on this machine). A psycopg error is
+    execution took a quarter of a worker's round on the client
+    (``bench/engine_changes.md``, change 18). A psycopg error is
     raised as SQLAlchemy's (``DBAPIError.instance``), and a connection it broke is
     invalidated, so that callers handle both paths alike.
     """

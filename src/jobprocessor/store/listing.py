@@ -62,9 +62,9 @@ def list_rows(connection: Connection, query: JobQuery, *, title_index: bool) -> 
         return list(connection.execute(_page(query, [*conditions, *before])))
     if connection.dialect.name == "postgresql":
         # The driver prepares a statement run five times, and PostgreSQL then plans
-        # it for any parameter value: that plan cannot use the title index (at a
-        # million jobs 16 ms became 45 to 190 ms from the tenth search on). This
-        # transaction plans for the values given.
+        # it for any parameter value: that plan cannot use the title index, so from
+        # the tenth search on it was several times slower (bench/engine_changes.md,
+        # change 21). This transaction plans for the values given.
         connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
     top = query.before_id
     if top is None:
@@ -141,7 +141,7 @@ def _indexed_page(
     ``id + 0`` keeps the planner from walking the primary key instead: backwards for
     the order (what it would choose for a LIMIT, not knowing the matches are far
     back), or, on PostgreSQL, over the range of ids below a deep page's window
-    (90,000 rows read for 1,111 matches: 25 ms, where the title index took 7).
+    (far more rows read than there are matches; ``bench/engine_changes.md``, 21).
     """
     statuses = _statuses(query)
     if 0 < len(statuses) < len(Status):

@@ -114,7 +114,8 @@ def prepare(connection: Connection) -> None:
     """Make ``connection`` a worker's own for its rounds (see ``KeptConnection``).
 
     PostgreSQL planned the round again for its arguments every time (a "custom
-    plan", 0.5 to 2 ms) because the generic plan looked costlier on paper; it is
+    plan", costlier than the round itself; ``bench/engine_changes.md``, change 6)
+    because the generic plan looked costlier on paper; it is
     the same index scan over queued rows whatever the arguments (checked with
     EXPLAIN), so the kept connection asks for it. The connection leaves the pool
     for good first, so that the setting never reaches the console's queries.

@@ -3,8 +3,8 @@
 Both ends read fields by name (``message.job_id``), never by position. On the pipe a
 message travels as a plain tuple, its kind's number first: pickling a named tuple
 or a dataclass writes its class's module and name into every message and costs
-four to eight times as much (8 µs instead of 2 for a round trip, measured), and
-the dispatch path carries two of them per job.
+several times as much, and the dispatch path carries two of them per job (figures:
+``bench/engine_changes.md``, change 22).
 
 The worker sends ``Run`` and ``Exit`` on the job pipe and ``Cancel`` on the control
 pipe; the job process answers ``Ready`` (or ``Broken``) once, then for each job any
