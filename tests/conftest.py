@@ -16,18 +16,20 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 
-from jobprocessor.model import Actor, Job, Role, Status
+from jobprocessor.model import Actor, Job, ReportEntry, Role, Status, utcnow
 from jobprocessor.service import JobService, open_service
 from jobprocessor.settings import Settings
 from jobprocessor.store import create_db_engine, upgrade
+from jobprocessor.store.tables import job_artifacts, job_entries
 from jobprocessor.worker import Worker
 from waiting import wait_until
 
@@ -129,6 +131,34 @@ def service(settings: Settings) -> Iterator[JobService]:
     svc = open_service(settings)
     yield svc
     svc.close()
+
+
+def seed_report(
+    service: JobService,
+    job_id: int,
+    entries: Sequence[ReportEntry] = (),
+    files: Sequence[tuple[str, str, bytes]] = (),
+) -> None:
+    """Give a job log entries and files (name, media type, data) whatever its status:
+    test data, written past the fencing that a run's own writes go through."""
+    with service.store.engine.begin() as connection:
+        if entries:
+            rows = [
+                {"job_id": job_id, "at": e.at, "level": e.level, "message": e.message}
+                for e in entries
+            ]
+            connection.execute(insert(job_entries), rows)
+        for name, media_type, data in files:
+            connection.execute(
+                insert(job_artifacts).values(
+                    job_id=job_id,
+                    name=name,
+                    media_type=media_type,
+                    size=len(data),
+                    data=data,
+                    created_at=utcnow(),
+                )
+            )
 
 
 def wait_for_status(

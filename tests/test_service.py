@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Table, func, select, update
 
-from conftest import ADMIN, ALICE, BOB, wait_for_status
+from conftest import ADMIN, ALICE, BOB, seed_report, wait_for_status
 from jobprocessor.context import JobContext
 from jobprocessor.errors import Conflict, InvalidInput, NotFound, WaitTimeout
 from jobprocessor.model import Actor, Job, ReportEntry, Role, Status, StatusGroup, utcnow
@@ -285,10 +285,8 @@ def test_restart_of_an_active_job_is_a_conflict(service: JobService, status: Sta
 
 def _with_report(service: JobService, job_id: int) -> None:
     now = utcnow()
-    service.store.reports.add_entries(
-        job_id, [ReportEntry(now, "INFO", "one"), ReportEntry(now, "WARNING", "two")]
-    )
-    service.store.reports.add_artifact(job_id, "out.csv", "text/csv", b"a,b\n")
+    entries = [ReportEntry(now, "INFO", "one"), ReportEntry(now, "WARNING", "two")]
+    seed_report(service, job_id, entries, [("out.csv", "text/csv", b"a,b\n")])
 
 
 @pytest.mark.parametrize("status", [Status.SUCCEEDED, Status.FAILED, Status.CANCELED])

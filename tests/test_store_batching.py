@@ -13,8 +13,13 @@ from conftest import ADMIN, wait_until
 from jobprocessor.model import JobError, Status
 from jobprocessor.service import JobService
 from jobprocessor.store import sqlite_round
-from jobprocessor.store.jobs import ANALYZE_AFTER_BULK, Outcome
+from jobprocessor.store.jobs import ANALYZE_AFTER_BULK, Outcome, RunLease
 from jobprocessor.worker.outages import is_transient
+
+
+def first_run(job_id: int, worker: str = "w1") -> RunLease:
+    """The run of a job claimed once, by ``worker``."""
+    return RunLease(job_id, worker, 1)
 
 
 def _events(service: JobService, job_id: int) -> list[str]:
@@ -27,7 +32,7 @@ def test_finish_and_claim_records_outcomes_and_claims_in_one_call(service: JobSe
     assert [j.id for j in store.claim("w1", ["diag.noop"], 1)] == [first.id]
 
     held, claimed = store.finish_and_claim(
-        "w1", [(first.id, Outcome(Status.SUCCEEDED, result=7))], ["diag.noop"], 2
+        "w1", [(first_run(first.id), Outcome(Status.SUCCEEDED, result=7))], ["diag.noop"], 2
     )
 
     assert held == [True]
@@ -49,7 +54,7 @@ def test_every_json_result_is_stored_as_given(service: JobService) -> None:
     submitted = service.submit_many(ADMIN, "diag.noop", [{} for _ in [*RESULTS, "5"]])
     store.claim("w1", ["diag.noop"], len(submitted))
     outcomes = [
-        (job.id, Outcome(Status.SUCCEEDED, result=result))
+        (first_run(job.id), Outcome(Status.SUCCEEDED, result=result))
         for job, result in zip(submitted, [*RESULTS, "5"], strict=True)
     ]
 
@@ -68,8 +73,8 @@ def test_forced_and_failed_outcomes_close_the_timeline(service: JobService) -> N
     store.finish_and_claim(
         "w1",
         [
-            (forced.id, Outcome(Status.CANCELED, forced=True, detail="did not stop")),
-            (failed.id, Outcome(Status.FAILED, error=error)),
+            (first_run(forced.id), Outcome(Status.CANCELED, forced=True, detail="did not stop")),
+            (first_run(failed.id), Outcome(Status.FAILED, error=error)),
         ],
         [],
         0,
@@ -86,7 +91,10 @@ def test_an_outcome_for_a_job_no_longer_held_is_refused(service: JobService) -> 
     job = service.submit(ADMIN, "diag.noop")
     store.claim("w1", ["diag.noop"], 1)
     held, claimed = store.finish_and_claim(
-        "someone-else", [(job.id, Outcome(Status.SUCCEEDED))], ["diag.noop"], 1
+        "someone-else",
+        [(first_run(job.id, "someone-else"), Outcome(Status.SUCCEEDED))],
+        ["diag.noop"],
+        1,
     )
     assert (held, claimed) == ([False], [])
     assert service.get(ADMIN, job.id).status is Status.RUNNING
@@ -111,7 +119,7 @@ def test_a_failed_claim_keeps_the_outcomes(
 
     monkeypatch.setattr(store.backend, "run_round", losing_round)
     held, claimed = store.finish_and_claim(
-        "w1", [(job.id, Outcome(Status.FAILED))], ["diag.noop"], waiting.id
+        "w1", [(first_run(job.id), Outcome(Status.FAILED))], ["diag.noop"], waiting.id
     )
     assert (held, claimed) == ([True], [])
     assert service.get(ADMIN, job.id).status is Status.FAILED
@@ -176,7 +184,7 @@ def test_a_postgresql_round_on_a_dropped_connection_fails_as_transient_then_reco
                 " AND query LIKE '%jsonb_to_recordset%'"
             )
         )
-    outcome = [(first.id, Outcome(Status.SUCCEEDED))]
+    outcome = [(first_run(first.id), Outcome(Status.SUCCEEDED))]
 
     with pytest.raises(DBAPIError) as raised:
         store.finish_and_claim("w1", outcome, ["diag.noop"], 1)
@@ -200,7 +208,7 @@ def test_a_failed_sqlite_round_writes_nothing_and_the_next_one_works(
     store.keep_round_connection()
     first, second = service.submit_many(ADMIN, "diag.noop", [{}, {}])
     assert [j.id for j in store.claim("w1", ["diag.noop"], 1)] == [first.id]
-    outcome = [(first.id, Outcome(Status.SUCCEEDED, result=1))]
+    outcome = [(first_run(first.id), Outcome(Status.SUCCEEDED, result=1))]
     monkeypatch.setattr(sqlite_round, "CLAIM_SQL", "UPDATE no_such_table SET x = 1")
 
     with pytest.raises(DBAPIError):
@@ -223,7 +231,7 @@ def test_an_over_long_error_type_is_clipped_not_lost(service: JobService) -> Non
     store.claim("w1", ["diag.noop"], 1)
     name = "VeryLong" * 40
 
-    held = store.finish(job.id, "w1", Outcome(Status.FAILED, error=JobError(name, "boom")))
+    held = store.finish(first_run(job.id), Outcome(Status.FAILED, error=JobError(name, "boom")))
 
     assert held
     failed = service.get(ADMIN, job.id)

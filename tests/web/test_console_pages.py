@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import ADMIN, ALICE, BOB, wait_for_status
+from conftest import ADMIN, ALICE, BOB, seed_report, wait_for_status
 from jobprocessor.model import ReportEntry, Status, utcnow
 from jobprocessor.service import JobService
 from jobprocessor.web.security import SESSION_COOKIE
@@ -177,7 +177,7 @@ def test_titles_params_and_log_lines_are_shown_as_text(
     client: TestClient, people: People, service: JobService, start_worker: Callable[..., Any]
 ) -> None:
     job = service.submit(ALICE, "diag.fail", {"message": XSS}, title=XSS)
-    service.store.reports.add_entries(job.id, [ReportEntry(utcnow(), "WARNING", XSS)])
+    seed_report(service, job.id, [ReportEntry(utcnow(), "WARNING", XSS)])
     start_worker(concurrency=1)
     wait_for_status(service, job.id, Status.FAILED)
     sign_in(client, "alice")
@@ -286,7 +286,7 @@ def test_long_logs_are_paged_and_filtered_by_level(
     entries = [
         ReportEntry(now, "WARNING" if i % 100 == 0 else "INFO", f"line {i}") for i in range(1200)
     ]
-    service.store.reports.add_entries(job.id, entries)
+    seed_report(service, job.id, entries)
     sign_in(client, "alice")
     first = client.get(f"/jobs/{job.id}").text
     assert "Entries 1\u2013500 of 1200" in first

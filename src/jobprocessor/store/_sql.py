@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
-from sqlalchemy import Connection, Row, insert, literal_column, update
+from sqlalchemy import ColumnElement, Connection, Row, and_, insert, literal_column, update
 
 from jobprocessor.model import (
     FINISHED_STATUSES,
@@ -17,6 +17,9 @@ from jobprocessor.model import (
     Status,
 )
 from jobprocessor.store.tables import job_events, jobs
+
+if TYPE_CHECKING:
+    from jobprocessor.store.records import RunLease
 
 #: PostgreSQL channels: new jobs wake idle workers; cancels reach a worker at once.
 QUEUED_CHANNEL = "jobprocessor_queued"
@@ -31,6 +34,16 @@ FINISHED = [s.value for s in FINISHED_STATUSES]
 IS_QUEUED = jobs.c.status == literal_column("'queued'")
 #: Built once: a round inserts its events every time.
 INSERT_EVENTS = insert(job_events)
+
+
+def held_by(lease: RunLease) -> ColumnElement[bool]:
+    """The job is held (running or canceling) by this run: its worker, its attempt."""
+    return and_(
+        jobs.c.id == lease.job_id,
+        jobs.c.worker_id == lease.worker_id,
+        jobs.c.attempts == lease.attempt,
+        jobs.c.status.in_(HELD),
+    )
 
 
 def event_row(

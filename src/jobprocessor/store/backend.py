@@ -29,7 +29,7 @@ from jobprocessor.store.notifications import listen
 from jobprocessor.store.tables import jobs
 
 if TYPE_CHECKING:
-    from jobprocessor.store.records import Outcome
+    from jobprocessor.store.records import Outcome, RunLease
 
 #: Runs until its ``stopped`` event is set; made by ``Backend.wake_source``.
 WakeSource = Callable[[], None]
@@ -52,7 +52,7 @@ class Backend(abc.ABC):
         self,
         connection: Connection,
         worker_id: str,
-        outcomes: Sequence[tuple[int, Outcome]],
+        outcomes: Sequence[tuple[RunLease, Outcome]],
         types: Sequence[str],
         limit: int,
         now: datetime,
@@ -105,7 +105,7 @@ class PostgresBackend(Backend):
         self,
         connection: Connection,
         worker_id: str,
-        outcomes: Sequence[tuple[int, Outcome]],
+        outcomes: Sequence[tuple[RunLease, Outcome]],
         types: Sequence[str],
         limit: int,
         now: datetime,
@@ -160,7 +160,7 @@ class SqliteBackend(Backend):
         self,
         connection: Connection,
         worker_id: str,
-        outcomes: Sequence[tuple[int, Outcome]],
+        outcomes: Sequence[tuple[RunLease, Outcome]],
         types: Sequence[str],
         limit: int,
         now: datetime,

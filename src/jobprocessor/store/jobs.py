@@ -44,7 +44,7 @@ from jobprocessor.store._sql import (
 )
 from jobprocessor.store.backend import Backend, backend_for
 from jobprocessor.store.engine import KeptConnection, reading
-from jobprocessor.store.records import JobQuery, NewJob, Outcome
+from jobprocessor.store.records import JobQuery, NewJob, Outcome, RunLease
 from jobprocessor.store.reports import ReportStore
 from jobprocessor.store.tables import ERROR_TYPE_LENGTH, jobs
 from jobprocessor.store.workers import Rescued, WorkerRegistry
@@ -57,6 +57,7 @@ __all__ = [
     "NewJob",
     "Outcome",
     "Rescued",
+    "RunLease",
     "row_to_job",
 ]
 
@@ -252,7 +253,7 @@ class JobStore:
     def finish_and_claim(
         self,
         worker_id: str,
-        outcomes: Sequence[tuple[int, Outcome]],
+        outcomes: Sequence[tuple[RunLease, Outcome]],
         types: Sequence[str],
         limit: int,
     ) -> tuple[builtins.list[bool], builtins.list[Job]]:
@@ -267,7 +268,8 @@ class JobStore:
         On PostgreSQL the transaction is one statement (``pg_round``): one round trip.
         """
         now = utcnow()
-        outcomes = [(job_id, _storable(outcome)) for job_id, outcome in outcomes]
+        assert all(lease.worker_id == worker_id for lease, _ in outcomes)
+        outcomes = [(lease, _storable(outcome)) for lease, outcome in outcomes]
         try:
             with self._round_connection() as connection:
                 flags, rows = self.backend.run_round(
@@ -331,9 +333,9 @@ class JobStore:
         with self.reading() as connection:
             return [row.id for row in connection.execute(statement)]
 
-    def finish(self, job_id: int, worker_id: str, outcome: Outcome) -> bool:
-        """Record how a job ended; False if the worker no longer held it."""
-        return self.finish_and_claim(worker_id, [(job_id, outcome)], [], 0)[0][0]
+    def finish(self, lease: RunLease, outcome: Outcome) -> bool:
+        """Record how a job ended; False if the run no longer held it."""
+        return self.finish_and_claim(lease.worker_id, [(lease, outcome)], [], 0)[0][0]
 
     def durations(
         self, *, since: datetime, bounds: Sequence[float]

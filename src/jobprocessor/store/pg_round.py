@@ -36,7 +36,7 @@ from jobprocessor.store.round_sql import (
 from jobprocessor.store.tables import job_events
 
 if TYPE_CHECKING:
-    from jobprocessor.store.records import Outcome
+    from jobprocessor.store.records import Outcome, RunLease
 
 
 def _records(parameter: str, columns: dict[str, str], alias: str) -> str:
@@ -80,7 +80,7 @@ LEFT JOIN claimed AS c ON true
 def run_round(
     connection: Connection,
     worker_id: str,
-    outcomes: Sequence[tuple[int, Outcome]],
+    outcomes: Sequence[tuple[RunLease, Outcome]],
     types: Sequence[str],
     limit: int,
     now: datetime,
@@ -105,7 +105,7 @@ def run_round(
     }
     result = execute_on_driver(connection, ROUND_SQL, parameters)
     finished = set(result[0].finished_ids or ()) if result else set()
-    flags = [job_id in finished for job_id, _ in outcomes]
+    flags = [lease.job_id in finished for lease, _ in outcomes]
     claimed = [row for row in result if row.id is not None]
     return flags, claimed
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jobprocessor.model import JobError, Status
+from jobprocessor.model import Job, JobError, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +45,26 @@ class Outcome:
     error: JobError | None = None
     forced: bool = False
     detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunLease:
+    """One run of a job: the worker that runs it and the attempt it runs (the job's
+    ``attempts`` when it was claimed).
+
+    The attempt is a fencing token. Every write a run makes (progress, log entries,
+    files, the outcome and its events) is accepted only while the job is still held
+    by this worker in this attempt: a worker declared lost, whose job was re-queued
+    and claimed again (by another worker or by itself), can change nothing of it.
+    """
+
+    job_id: int
+    worker_id: str
+    attempt: int
+
+    @classmethod
+    def of(cls, job: Job) -> RunLease:
+        """The run of a job as its worker claimed it."""
+        if job.worker_id is None:
+            raise ValueError(f"job {job.id} was not claimed by a worker")
+        return cls(job.id, job.worker_id, job.attempts)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from jobprocessor.model import ArtifactInfo, Progress, ReportEntry, TimelineEvent, utcnow
-from jobprocessor.store._sql import HELD, clip
+from jobprocessor.store._sql import clip, held_by
 from jobprocessor.store.engine import reading
+from jobprocessor.store.records import RunLease
 from jobprocessor.store.tables import job_artifacts, job_entries, job_events, jobs
 
 #: Longer progress messages are cut to this many characters.
@@ -26,43 +27,51 @@ class ReportStore:
         self.engine = engine
 
     # -- written while a job runs ---------------------------------------------
+    #
+    # Each write names the run that makes it (a ``RunLease``) and is refused, writing
+    # nothing, once that run no longer holds the job: False tells the run to stop.
 
-    def record_progress(self, job_id: int, worker_id: str, progress: Progress) -> None:
-        """Store the latest progress, while ``worker_id`` still holds the job."""
+    def record_progress(self, lease: RunLease, progress: Progress) -> bool:
+        """Store the latest progress; False if the run no longer holds the job."""
         with self.engine.begin() as connection:
-            connection.execute(
+            result = connection.execute(
                 update(jobs)
-                .where(jobs.c.id == job_id, jobs.c.worker_id == worker_id, jobs.c.status.in_(HELD))
+                .where(held_by(lease))
                 .values(
                     progress_done=progress.done,
                     progress_total=progress.total,
                     progress_message=clip(progress.message, PROGRESS_MESSAGE_MAX),
                 )
             )
+            return bool(result.rowcount)
 
-    def add_entries(self, job_id: int, entries: Sequence[ReportEntry]) -> None:
-        if not entries:
-            return
+    def add_entries(self, lease: RunLease, entries: Sequence[ReportEntry]) -> bool:
+        """Store log entries; False (nothing stored) if the run no longer holds the job."""
         with self.engine.begin() as connection:
-            connection.execute(
-                insert(job_entries),
-                [
-                    {"job_id": job_id, "at": e.at, "level": e.level, "message": e.message}
+            if not _still_held(connection, lease):
+                return False
+            if entries:
+                rows = [
+                    {"job_id": lease.job_id, "at": e.at, "level": e.level, "message": e.message}
                     for e in entries
-                ],
-            )
+                ]
+                connection.execute(insert(job_entries), rows)
+            return True
 
-    def add_artifact(self, job_id: int, name: str, media_type: str, data: bytes) -> None:
-        """Store a report file; a second file of the same name replaces the first."""
+    def add_artifact(self, lease: RunLease, name: str, media_type: str, data: bytes) -> bool:
+        """Store a report file (a second file of one name replaces the first); False
+        (nothing stored) if the run no longer holds the job."""
         with self.engine.begin() as connection:
+            if not _still_held(connection, lease):
+                return False
             connection.execute(
                 delete(job_artifacts).where(
-                    job_artifacts.c.job_id == job_id, job_artifacts.c.name == name
+                    job_artifacts.c.job_id == lease.job_id, job_artifacts.c.name == name
                 )
             )
             connection.execute(
                 insert(job_artifacts).values(
-                    job_id=job_id,
+                    job_id=lease.job_id,
                     name=name,
                     media_type=media_type,
                     size=len(data),
@@ -70,6 +79,7 @@ class ReportStore:
                     created_at=utcnow(),
                 )
             )
+            return True
 
     # -- read by the report page ----------------------------------------------
 
@@ -135,3 +145,14 @@ class ReportStore:
             return [
                 TimelineEvent(r.at, r.event, r.by, r.detail) for r in connection.execute(statement)
             ]
+
+
+def _still_held(connection: Connection, lease: RunLease) -> bool:
+    """Whether the run holds the job, keeping it so until the transaction ends.
+
+    On PostgreSQL the row is locked ``FOR SHARE``: a rescue (which skips locked rows)
+    or a cancel cannot move the job away between this look and the write. SQLite's
+    ``BEGIN IMMEDIATE`` already lets no other writer in.
+    """
+    statement = select(jobs.c.id).where(held_by(lease)).with_for_update(read=True)
+    return connection.execute(statement).first() is not None

@@ -26,13 +26,14 @@ from jobprocessor.store._sql import HELD_SQL
 from jobprocessor.store.tables import jobs
 
 if TYPE_CHECKING:
-    from jobprocessor.store.records import Outcome
+    from jobprocessor.store.records import Outcome, RunLease
 
 #: The columns of an outcome in the ``outcomes`` parameter, with their SQL types.
 #: (``job_id``, not ``id``: SQLite's RETURNING names the updated table's columns
 #: unqualified, and PostgreSQL's would then find two ``id``.)
 OUTCOME_COLUMNS = {
     "job_id": "bigint",
+    "attempt": "integer",
     "status": "text",
     "result": "jsonb",
     "error_type": "text",
@@ -61,7 +62,8 @@ class Flavour:
 
 
 def finish_sql(flavour: Flavour) -> str:
-    """End the jobs of ``outcomes`` that this worker still holds; their ids."""
+    """End the jobs of ``outcomes`` whose runs still hold them (this worker, the
+    outcome's attempt); their ids."""
     p = flavour.param
     return f"""
 UPDATE {jobs.name} AS j
@@ -72,7 +74,8 @@ SET status = d.status,
     error_message = CASE WHEN {_SUCCEEDED} THEN j.error_message ELSE d.error_message END,
     error_traceback = CASE WHEN {_SUCCEEDED} THEN j.error_traceback ELSE d.error_traceback END
 FROM {flavour.records("outcomes", OUTCOME_COLUMNS, "d")}
-WHERE j.id = d.job_id AND j.worker_id = {p("worker")} AND j.status IN {HELD_SQL}
+WHERE j.id = d.job_id AND j.attempts = d.attempt AND j.worker_id = {p("worker")}
+  AND j.status IN {HELD_SQL}
 RETURNING id"""
 
 
@@ -106,28 +109,30 @@ WHERE status = '{Status.QUEUED.value}' AND id IN (
 RETURNING *"""
 
 
-def outcomes_value(outcomes: Sequence[tuple[int, Outcome]]) -> str:
+def outcomes_value(outcomes: Sequence[tuple[RunLease, Outcome]]) -> str:
     """The ``outcomes`` parameter: one JSON document."""
     return json.dumps(
         [
             {
-                "job_id": job_id,
+                "job_id": lease.job_id,
+                "attempt": lease.attempt,
                 "status": o.status.value,
                 "result": o.result if o.status is Status.SUCCEEDED else None,
                 "error_type": o.error.type if o.error else None,
                 "error_message": o.error.message if o.error else None,
                 "error_traceback": o.error.traceback if o.error else None,
             }
-            for job_id, o in outcomes
+            for lease, o in outcomes
         ]
     )
 
 
-def end_events(outcomes: Sequence[tuple[int, Outcome]]) -> list[tuple[int, str, str | None]]:
+def end_events(outcomes: Sequence[tuple[RunLease, Outcome]]) -> list[tuple[int, str, str | None]]:
     """The timeline events that close the jobs, as (job id, event, detail), in order:
     a forced stop says so first, with the reason; then the final status."""
     events: list[tuple[int, str, str | None]] = []
-    for job_id, outcome in outcomes:
+    for lease, outcome in outcomes:
+        job_id = lease.job_id
         if outcome.forced:
             events.append((job_id, Event.STOPPED_BY_FORCE.value, outcome.detail))
             events.append((job_id, outcome.status.value, None))

@@ -37,7 +37,7 @@ from jobprocessor.store.round_sql import (
 from jobprocessor.store.tables import job_events, jobs
 
 if TYPE_CHECKING:
-    from jobprocessor.store.records import Outcome
+    from jobprocessor.store.records import Outcome, RunLease
 
 
 def _records(parameter: str, columns: dict[str, str], alias: str) -> str:
@@ -64,7 +64,7 @@ EVENTS_SQL = f"INSERT INTO {job_events.name} (job_id, at, event, by, detail) VAL
 def run_round(
     connection: Connection,
     worker_id: str,
-    outcomes: Sequence[tuple[int, Outcome]],
+    outcomes: Sequence[tuple[RunLease, Outcome]],
     types: Sequence[str],
     limit: int,
     now: datetime,
@@ -110,7 +110,7 @@ def run_round(
         if driver.in_transaction:
             driver.execute("ROLLBACK")
         raise DBAPIError.instance(sql, (), error, sqlite3.Error) from error
-    return [job_id in finished for job_id, _ in outcomes], rows
+    return [lease.job_id in finished for lease, _ in outcomes], rows
 
 
 class _Converters:

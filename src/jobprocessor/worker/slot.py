@@ -26,7 +26,7 @@ from multiprocessing.context import SpawnProcess
 from typing import Protocol, TypeVar
 
 from jobprocessor.model import Job, JobError, Progress, ReportEntry, Status
-from jobprocessor.store.jobs import JobStore, Outcome
+from jobprocessor.store.jobs import JobStore, Outcome, RunLease
 from jobprocessor.worker import child, messages
 from jobprocessor.worker.messages import (
     Artifact,
@@ -73,11 +73,16 @@ class _Cancel:
     reason: str
 
 
+class _Fenced(Exception):
+    """The run no longer holds its job: the database refused one of its writes."""
+
+
 @dataclass
 class _Running:
     """One job's run in the slot: what it reported and not yet stored, its cancel."""
 
     job: Job
+    lease: RunLease
     progress: Progress | None = None
     entries: list[ReportEntry] = field(default_factory=list)
     last_flush: float = field(default_factory=time.monotonic)
@@ -225,7 +230,23 @@ class Slot:
             return
         if not sent:
             messages.send(runs, _run_message(job))
-        run = _Running(job)
+        run = _Running(job, RunLease.of(job))
+        try:
+            self._follow(run, connection)
+        except _Fenced:
+            self._kill_process()
+            logger.warning(
+                "job %d: this run (attempt %d) no longer holds the job, which was taken "
+                "from this worker; its process was ended and what it still reported dropped",
+                job.id,
+                run.lease.attempt,
+            )
+            self._restart_process_safely()
+
+    def _follow(self, run: _Running, connection: Connection) -> None:
+        """Store what the job reports until it ends, is stopped, or is abandoned;
+        raises ``_Fenced`` once the database refuses one of the run's writes."""
+        job = run.job
         while True:
             now = time.monotonic()
             if self._abandon.is_set():
@@ -259,7 +280,8 @@ class Slot:
                 run.entries.append(ReportEntry(datetime.fromtimestamp(at, UTC), level, text))
             case Artifact(name, media_type, data):
                 add = self.store.reports.add_artifact
-                self._retry(functools.partial(add, run.job.id, name, media_type, data))
+                if not self._retry(functools.partial(add, run.lease, name, media_type, data)):
+                    raise _Fenced
             case Succeeded() | Canceled() | Failed():
                 self._flush(run)
                 self._record(run.job, _outcome(message, canceling=run.cancel is not None))
@@ -317,15 +339,17 @@ class Slot:
         return None
 
     def _flush(self, run: _Running) -> None:
-        """Store what the job reported since the last flush."""
-        job_id = run.job.id
+        """Store what the job reported since the last flush (raises ``_Fenced`` if the
+        run no longer holds the job)."""
+        reports, lease = self.store.reports, run.lease
         if run.entries:
             batch, run.entries = run.entries, []
-            self._retry(lambda: self.store.reports.add_entries(job_id, batch))
+            if not self._retry(lambda: reports.add_entries(lease, batch)):
+                raise _Fenced
         if run.progress is not None:
             progress, run.progress = run.progress, None
-            reports = self.store.reports
-            self._retry(lambda: reports.record_progress(job_id, self.worker_id, progress))
+            if not self._retry(lambda: reports.record_progress(lease, progress)):
+                raise _Fenced
         run.last_flush = time.monotonic()
 
     def _record(self, job: Job, outcome: Outcome) -> None:

@@ -36,7 +36,7 @@ from jobprocessor.model import Job, utcnow
 from jobprocessor.registry import Registry, load_apps, registry
 from jobprocessor.settings import Settings
 from jobprocessor.store import JobStore, create_db_engine, upgrade
-from jobprocessor.store.jobs import Outcome
+from jobprocessor.store.jobs import Outcome, RunLease
 from jobprocessor.worker.outages import guard, is_transient, retry, try_once
 from jobprocessor.worker.outcome_book import OutcomeBook, Reported
 from jobprocessor.worker.slot import Slot
@@ -250,7 +250,7 @@ class Worker:
             return self.store.claim(self.id, types, want)
         try:
             held, jobs = self.store.finish_and_claim(
-                self.id, [(job.id, outcome) for job, outcome in outcomes], types, want
+                self.id, [(RunLease.of(job), outcome) for job, outcome in outcomes], types, want
             )
         except DBAPIError as error:
             if is_transient(error):
@@ -261,8 +261,10 @@ class Worker:
         for (job, outcome), was_held in zip(outcomes, held, strict=True):
             if not was_held:
                 logger.warning(
-                    "job %d was no longer held by this worker; its outcome (%s) was dropped",
+                    "job %d was no longer held by this run (attempt %d); its outcome (%s) "
+                    "was dropped",
                     job.id,
+                    job.attempts,
                     outcome.status.value,
                 )
         return jobs
@@ -271,7 +273,7 @@ class Worker:
         held = []
         for index, (job, outcome) in enumerate(outcomes):
             try:
-                held.append(self.store.finish(job.id, self.id, outcome))
+                held.append(self.store.finish(RunLease.of(job), outcome))
             except DBAPIError as error:
                 if is_transient(error):
                     self.outcomes.put_back(outcomes[index:])
