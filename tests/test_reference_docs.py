@@ -10,6 +10,7 @@ import inspect
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from jobprocessor import (
     Role,
     Status,
     StatusGroup,
+    database,
+    demo,
     job,
 )
 from jobprocessor import errors as error_classes
@@ -48,8 +51,9 @@ from jobprocessor.model import (
 from jobprocessor.registry import Registry
 from jobprocessor.service import BulkResult
 from jobprocessor.settings import Settings
-from jobprocessor.web import api, live, login, metrics, pages
+from jobprocessor.web import api, extensions, live, login, metrics, pages
 from jobprocessor.web.app import OPENAPI_URL
+from jobprocessor.web.context import WebContext
 from jobprocessor.web.errors import HTTP_CODES
 from jobprocessor.web.security import CsrfRefused
 from jobprocessor.worker.messages import Artifact, LogEntry, ProgressUpdate, Recorder
@@ -352,6 +356,19 @@ def test_client_methods_are_in_client_md() -> None:
         exported = getattr(jobprocessor, name)
         if isinstance(exported, type) and issubclass(exported, error_classes.JobProcessorError):
             assert f"`{name}`" in exceptions or exported is error_classes.JobProcessorError
+
+
+def test_the_extension_surface_is_in_the_reference() -> None:
+    pages_section = section(page("console.md"), "## Application pages")
+    for name in set(extensions.__all__) - {"install_apps", "WEB_HOOK"}:
+        assert re.search(rf"`{name}[`(]", pages_section), f"console.md: {name} is missing"
+    assert f"`{extensions.WEB_HOOK}(app)`" in pages_section
+    assert f"`{demo.DEMO_HOOK}(service, settings)`" in pages_section
+    for field in fields(WebContext):
+        if field.name != "signin":  # the console's own sign-in, not for applications
+            assert f"`.{field.name}`" in pages_section, f"console.md: WebContext.{field.name}"
+    for name in database.__all__:
+        assert re.search(rf"\| `{name}[`(]", page("database.md")), f"database.md: {name}"
 
 
 @pytest.fixture
