@@ -1,10 +1,10 @@
-"""What CONTRACT.md fixes, written once for the tests that check it."""
+"""What the reference (docs/reference/) fixes, written once for the tests that check it."""
 
 from __future__ import annotations
 
 import re
 
-#: The keys of a job object, in the order CONTRACT §3 writes them.
+#: The keys of a job object, in the order docs/reference/job-json.md writes them.
 CONTRACT_JOB_KEYS = [
     "id",
     "type",

@@ -1,4 +1,5 @@
-"""The ``jobprocessor`` command line (CONTRACT §4), run as a real process on both databases."""
+"""The ``jobprocessor`` command line (docs/reference/cli.md), run as a real process on both
+databases."""
 
 from __future__ import annotations
 
@@ -523,7 +524,7 @@ def test_wait_exits_0_on_success_and_1_on_failure(
 def test_contract_jobs_end_to_end(
     database_url: str, service: JobService, spawn_worker: Callable[..., Any]
 ) -> None:
-    """The contract's own job module, loaded with --app, run by a `jobprocessor worker`."""
+    """The reference's own job module, loaded with --app, run by a `jobprocessor worker`."""
     submitted = json.loads(
         cli(
             database_url,

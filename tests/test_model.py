@@ -1,4 +1,7 @@
-"""The job domain: statuses, status groups, the job's JSON (CONTRACT §2 and §3)."""
+"""The job domain: statuses, status groups, the job's JSON.
+
+As docs/reference/statuses.md and docs/reference/job-json.md describe them.
+"""
 
 from __future__ import annotations
 
@@ -173,7 +176,7 @@ def test_job_to_dict_matches_the_contract_key_for_key() -> None:
         "error": None,
         "result": None,
     }
-    # Internals stay out of the contract's object.
+    # Internals stay out of the documented object.
     for internal in ("lock_key", "attempts", "max_retries", "cancel_grace", "worker_id"):
         assert internal not in document
     # It is JSON as it stands.

@@ -32,9 +32,9 @@ from jobprocessor.settings import Settings
 from jobprocessor.store.jobs import JobQuery
 from jobprocessor.store.tables import job_events, jobs
 
-#: Slack on the contract's latency bounds for a loaded 2-core machine.
+#: Slack on the documented latency bounds for a loaded 2-core machine.
 SLACK = 1.5
-#: CONTRACT: a cooperative cancel ends the job within 1 s of the request.
+#: docs/reference/job-types.md: a cooperative cancel ends the job within 1 s of the request.
 COOPERATIVE_BOUND = 1.0
 #: diag.spin, diag.sleep and diag.retry declare cancel_grace=1.
 FORCE_GRACE = 1.0

@@ -40,7 +40,7 @@ class JobCanceled(Exception):
 
 
 class JobContext:
-    """The job's handle on the engine (CONTRACT §1)."""
+    """The job's handle on the engine (docs/reference/job-types.md)."""
 
     def __init__(
         self,

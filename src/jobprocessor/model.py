@@ -104,7 +104,7 @@ def utcnow() -> datetime:
 
 
 def iso(value: datetime | None) -> str | None:
-    """ISO 8601 UTC with milliseconds and a ``Z``, as the contract writes times."""
+    """ISO 8601 UTC with milliseconds and a ``Z`` (docs/reference/job-json.md)."""
     if value is None:
         return None
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -176,7 +176,7 @@ class Job:
         return self.status.group
 
     def to_dict(self) -> dict[str, Any]:
-        """The job as JSON (CONTRACT §3)."""
+        """The job as JSON (docs/reference/job-json.md)."""
         return {
             "id": self.id,
             "type": self.type,
@@ -245,7 +245,7 @@ class Report:
     events: list[TimelineEvent]
 
     def to_dict(self, artifact_url: str | None = None) -> dict[str, Any]:
-        """The report as JSON (CONTRACT §5); ``artifact_url`` is formatted with id and name."""
+        """The report as JSON (docs/reference/job-json.md); ``artifact_url`` takes id and name."""
         return {
             "job": self.job.to_dict(),
             "result": self.job.result,

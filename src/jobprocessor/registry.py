@@ -157,7 +157,7 @@ def job(
     lock: str | None = None,
     retries: int = 0,
 ) -> Callable[[JobFunction], JobFunction]:
-    """Register a function as a job type (CONTRACT §1).
+    """Register a function as a job type (docs/reference/job-types.md).
 
     The function takes a ``JobContext`` first, then its parameters as keyword
     arguments with annotations; what it returns must be JSON-serialisable.

@@ -104,7 +104,7 @@ class BulkResult:
 
 @dataclass(frozen=True, slots=True)
 class ListFilter:
-    """What a caller may filter the job list by (CONTRACT §5)."""
+    """What a caller may filter the job list by (docs/reference/rest.md)."""
 
     status_group: StatusGroup = StatusGroup.ALL
     status: Status | None = None

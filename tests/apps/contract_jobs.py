@@ -1,4 +1,5 @@
-"""A job module written from CONTRACT §1 alone, as an application author would."""
+"""A job module written from docs/reference/job-types.md alone, as an application author
+would."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The REST API (CONTRACT §5) on both databases: every endpoint, its errors and permissions."""
+"""The REST API (docs/reference/rest.md) on both databases: every endpoint, its errors and
+permissions."""
 
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ from wfm.snapshot import load_snapshot
 
 ADMIN = Actor("admin", Role.ADMIN)
 PLANNER = Actor("planner1", Role.USER)
-#: CONTRACT: a cancel ends the job within 1 s; slack for a loaded 2-core machine.
+#: docs/reference/job-types.md: a cancel ends the job within 1 s; slack for a loaded
+#: 2-core machine.
 CANCEL_BOUND = 1.0 + 1.5
 
 

@@ -1,1 +1,1 @@
-"""The ``jobprocessor`` command line (CONTRACT §4)."""
+"""The ``jobprocessor`` command line (docs/reference/cli.md)."""

@@ -29,7 +29,9 @@ AppOption = Annotated[
 UserOption = Annotated[
     str | None, typer.Option("--user", help="Act as this user (default: you, as an admin).")
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (CONTRACT §3).")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON (docs/reference/job-json.md).")
+]
 
 
 class State:

@@ -1,6 +1,6 @@
 """``jobprocessor``: run workers and manage jobs, users and the database.
 
-Exit codes (CONTRACT §4): 0 ok; 1 refused or failed; 2 usage or bad input;
+Exit codes (docs/reference/cli.md): 0 ok; 1 refused or failed; 2 usage or bad input;
 3 not found; 4 ``wait`` timed out. Errors are one line on stderr.
 """
 
@@ -334,7 +334,7 @@ def main() -> None:
     """Console-script entry point.
 
     Usage errors (an unknown command, a bad option value) are one line on stderr
-    with exit code 2, like every other error (CONTRACT §4), not typer's boxed text.
+    with exit code 2, like every other error (docs/reference/cli.md), not typer's boxed text.
     """
     try:
         code = app(standalone_mode=False)

@@ -1,4 +1,4 @@
-"""How the CLI prints jobs and reports for people (``--json`` prints the contract's JSON)."""
+"""How the CLI prints jobs and reports for people (``--json``: docs/reference/job-json.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The REST API under ``/api/v1`` (CONTRACT §5). Every route calls the service.
+"""The REST API under ``/api/v1`` (docs/reference/rest.md). Every route calls the service.
 
 Handlers are plain ``def``: the service is synchronous and FastAPI runs them in
 its thread pool. Answers are the model's own JSON (``to_dict``), sent without a

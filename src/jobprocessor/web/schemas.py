@@ -1,4 +1,6 @@
-"""The API's request bodies and, for the OpenAPI document, its answers (CONTRACT §3, §5).
+"""The API's request bodies and, for the OpenAPI document, its answers.
+
+The documents are described in docs/reference/job-json.md and docs/reference/rest.md.
 
 Answers are built by the model's ``to_dict`` methods and sent as they are; these
 classes describe them so that clients (and schemathesis) know their shape.
@@ -34,7 +36,7 @@ class ErrorDetail(BaseModel):
 
 
 class JobOut(BaseModel):
-    """A job (CONTRACT §3)."""
+    """A job (docs/reference/job-json.md)."""
 
     id: int
     type: str
