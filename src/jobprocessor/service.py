@@ -40,6 +40,7 @@ from jobprocessor.model import (
 from jobprocessor.registry import JobType, Registry, registry
 from jobprocessor.settings import Settings
 from jobprocessor.store import JobStore, create_db_engine, upgrade
+from jobprocessor.store.engine import SessionGuard
 from jobprocessor.store.jobs import JobQuery, NewJob
 from jobprocessor.store.users import UserStore
 
@@ -437,7 +438,7 @@ def _parse_cursor(cursor: str | None) -> int | None:
 def open_service(settings: Settings | None = None, *, migrate: bool = True) -> JobService:
     """A service on the configured database, its schema brought up to date."""
     settings = settings or Settings()
-    engine = create_db_engine(settings.database_url)
+    engine = create_db_engine(settings.database_url, guard=SessionGuard.of(settings))
     if migrate:
         upgrade(engine)
     return JobService(JobStore(engine), UserStore(engine))

@@ -42,6 +42,30 @@ class Settings(BaseSettings):
         description="Seconds without a heartbeat after which a worker counts as lost and "
         "its running jobs fail with WorkerLost (or are re-queued if retries allow).",
     )
+    gone_worker_grace: float = Field(
+        default=2.0,
+        gt=0,
+        description="PostgreSQL: a worker whose database session has ended (its process "
+        "is gone) is taken for lost once its last heartbeat is this many seconds old, "
+        "without waiting for heartbeat_timeout (which still applies to a worker cut off "
+        "from the database but alive).",
+    )
+    dead_connection_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="PostgreSQL: seconds after which a connection whose other end went "
+        "silent (a network partition, a frozen host) is given up, by the engine and by the "
+        "server (TCP keepalives, tcp_user_timeout): a cut-off worker's sessions end and "
+        "their locks are freed.",
+    )
+    idle_in_transaction_timeout: float = Field(
+        default=30.0,
+        ge=0,
+        description="PostgreSQL: the server ends a session of the engine (workers, the "
+        "console) that waits inside a transaction this many seconds, so that a frozen "
+        "worker cannot hold locks others wait on; 0 never does. Jobs' own connections "
+        "(jobprocessor.database) are not affected.",
+    )
     poll_interval: float = Field(
         default=0.2,
         gt=0,

@@ -15,21 +15,24 @@ import contextlib
 import functools
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, func, insert, text
+from sqlalchemy import ColumnElement, Connection, Engine, func, insert, literal, text
 
-from jobprocessor.model import Event
+from jobprocessor.model import Event, utcnow
 from jobprocessor.store import pg_round, pg_submit, sqlite_round
 from jobprocessor.store._sql import INSERT_EVENTS, QUEUED_CHANNEL, event_row
 from jobprocessor.store.commit_watch import watch_commits
 from jobprocessor.store.engine import KeptConnection
 from jobprocessor.store.notifications import listen
-from jobprocessor.store.tables import jobs
+from jobprocessor.store.tables import UTCDateTime, jobs
 
 if TYPE_CHECKING:
     from jobprocessor.store.records import Outcome, RunLease
+
+#: The first key of every worker's liveness lock (the second: the hash of its id).
+LIVENESS_LOCK_CLASS = 74_200_391
 
 #: Runs until its ``stopped`` event is set; made by ``Backend.wake_source``.
 WakeSource = Callable[[], None]
@@ -75,6 +78,25 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def notify(self, connection: Connection, channel: str, payload: str = "") -> None:
         """Tell listening workers, when ``connection``'s transaction commits."""
+
+    @abc.abstractmethod
+    def now(self) -> Any:
+        """The current time for a heartbeat or a cutoff: the database's clock where
+        workers may run on several hosts (their clocks may disagree)."""
+
+    @abc.abstractmethod
+    def ago(self, seconds: float) -> Any:
+        """The time ``seconds`` before ``now()``, for comparisons in SQL."""
+
+    @abc.abstractmethod
+    def bound_waits(self, connection: Connection, *, lock_ms: int, statement_ms: int) -> None:
+        """Make the connection's transaction give up after waiting this long on a lock,
+        or for a statement, instead of waiting on a stuck session (PostgreSQL)."""
+
+    @abc.abstractmethod
+    def sessions_gone(self, connection: Connection, worker_ids: Sequence[str]) -> set[str]:
+        """Of these workers, those whose liveness session has ended (their process is
+        gone), as far as the database can tell; held until the transaction ends."""
 
     @abc.abstractmethod
     def seconds(self, start: Any, end: Any) -> ColumnElement[Any]:
@@ -127,6 +149,31 @@ class PostgresBackend(Backend):
             text("SELECT pg_notify(:channel, :payload)"),
             {"channel": channel, "payload": payload},
         )
+
+    def now(self) -> Any:
+        return func.now()
+
+    def ago(self, seconds: float) -> Any:
+        return func.now() - func.make_interval(0, 0, 0, 0, 0, 0, seconds)
+
+    def bound_waits(self, connection: Connection, *, lock_ms: int, statement_ms: int) -> None:
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(lock_ms)}")
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(statement_ms)}")
+
+    def sessions_gone(self, connection: Connection, worker_ids: Sequence[str]) -> set[str]:
+        """A worker's session holds its advisory lock (``liveness``) while it lives: a
+        lock this transaction can take belongs to nobody any more. Taken for the
+        transaction, so that nobody can claim the worker alive meanwhile."""
+        if not worker_ids:
+            return set()
+        rows = connection.execute(
+            text(
+                "SELECT w.id FROM unnest(CAST(:ids AS text[])) AS w(id) "
+                "WHERE pg_try_advisory_xact_lock(:class, hashtext(w.id))"
+            ),
+            {"ids": list(worker_ids), "class": LIVENESS_LOCK_CLASS},
+        )
+        return {row.id for row in rows}
 
     def seconds(self, start: Any, end: Any) -> ColumnElement[Any]:
         return func.extract("epoch", end - start)
@@ -190,6 +237,19 @@ class SqliteBackend(Backend):
 
     def notify(self, connection: Connection, channel: str, payload: str = "") -> None:
         """Nothing: SQLite's workers watch for commits instead (``commit_watch``)."""
+
+    def now(self) -> Any:
+        return utcnow()  # one machine: its clock
+
+    def ago(self, seconds: float) -> Any:
+        return literal(utcnow() - timedelta(seconds=seconds), UTCDateTime)
+
+    def bound_waits(self, connection: Connection, *, lock_ms: int, statement_ms: int) -> None:
+        """Nothing: one writer at a time, waiting at most the busy timeout."""
+
+    def sessions_gone(self, connection: Connection, worker_ids: Sequence[str]) -> set[str]:
+        """None that the database could tell."""
+        return set()
 
     def seconds(self, start: Any, end: Any) -> ColumnElement[Any]:
         return (func.julianday(end) - func.julianday(start)) * 86400.0

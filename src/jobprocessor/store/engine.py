@@ -13,6 +13,7 @@ import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -24,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from jobprocessor.errors import InvalidInput
+from jobprocessor.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: Execution option that marks a connection's transactions as read-only (SQLite: no lock).
@@ -54,13 +56,68 @@ def parse_url(url: str) -> URL:
     )
 
 
-def create_db_engine(url: str, *, pool_size: int = 5, pre_ping: bool = True) -> Engine:
+@dataclass(frozen=True, slots=True)
+class SessionGuard:
+    """How soon PostgreSQL sessions that went silent are given up, on both ends.
+
+    A worker cut off from the database (a partition, a frozen host) leaves its
+    sessions open on the server, with their locks, for as long as TCP takes to
+    notice: two hours and more with the operating system's defaults. Meanwhile a
+    transaction it left open holds row locks that other workers wait on. With a
+    guard, both ends probe an idle connection (TCP keepalives) and drop one whose
+    data goes unacknowledged (``tcp_user_timeout``) within about ``silence``
+    seconds, and the server ends a session that sat inside a transaction for
+    ``idle_in_transaction`` seconds (None: never; an application's own
+    transactions may legitimately wait on their code).
+    """
+
+    silence: float = 10.0
+    idle_in_transaction: float | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> SessionGuard:
+        """The guard of the engine's own connections (workers, the console)."""
+        idle = settings.idle_in_transaction_timeout or None
+        return cls(silence=settings.dead_connection_timeout, idle_in_transaction=idle)
+
+    def connect_args(self) -> dict[str, Any]:
+        """libpq's connection parameters for this guard (client and server side)."""
+        idle = max(1, round(self.silence / 3))
+        interval = max(1, round(self.silence / 6))
+        user_timeout = round(self.silence * 1000)
+        options = [
+            f"-c tcp_keepalives_idle={idle}",
+            f"-c tcp_keepalives_interval={interval}",
+            "-c tcp_keepalives_count=3",
+            f"-c tcp_user_timeout={user_timeout}",
+        ]
+        if self.idle_in_transaction is not None:
+            timeout = round(self.idle_in_transaction * 1000)
+            options.append(f"-c idle_in_transaction_session_timeout={timeout}")
+        return {
+            "keepalives": 1,
+            "keepalives_idle": idle,
+            "keepalives_interval": interval,
+            "keepalives_count": 3,
+            "tcp_user_timeout": user_timeout,
+            "options": " ".join(options),
+        }
+
+
+def create_db_engine(
+    url: str,
+    *,
+    pool_size: int = 5,
+    pre_ping: bool = True,
+    guard: SessionGuard | None = SessionGuard(),
+) -> Engine:
     """An engine set up for concurrent workers on SQLite or PostgreSQL.
 
     ``pre_ping`` tests a pooled PostgreSQL connection before each use (one round
     trip per transaction), so that a restarted server costs callers no error. The
     worker turns it off: it retries every database action that fails on a dead
     connection anyway, and its claim loop runs one transaction per few jobs.
+    ``guard`` says how soon silent PostgreSQL sessions are given up (SQLite: unused).
     """
     parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -71,6 +128,7 @@ def create_db_engine(url: str, *, pool_size: int = 5, pre_ping: bool = True) -> 
         max_overflow=pool_size,
         pool_pre_ping=pre_ping,
         pool_recycle=1800,
+        connect_args=guard.connect_args() if guard is not None else {},
     )
 
 

@@ -1,17 +1,18 @@
 """The workers' table: who is alive, what each holds, and the rescue of lost ones.
 
-Every worker writes a heartbeat; a worker whose heartbeat expired is lost, and
-its jobs are re-queued (while retries are left) or ended, by whichever live
-worker looks first (PostgreSQL: ``SKIP LOCKED`` keeps two rescuers apart).
+Every worker writes a heartbeat (``liveness``); a worker whose heartbeat expired,
+or whose process is gone where the database can tell, is lost, and its jobs are
+re-queued (while retries are left) or ended, by whichever live worker looks first
+(PostgreSQL: ``SKIP LOCKED`` keeps two rescuers apart, and a rescuer from waiting on
+a worker frozen mid-heartbeat).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, exists, or_, select, update
 
 from jobprocessor.model import Event, Job, Status, utcnow
 from jobprocessor.store._sql import (
@@ -22,10 +23,16 @@ from jobprocessor.store._sql import (
     row_to_job,
 )
 from jobprocessor.store.engine import reading
+from jobprocessor.store.liveness import Liveness
 from jobprocessor.store.tables import jobs, workers
 
 if TYPE_CHECKING:
     from jobprocessor.store.backend import Backend
+
+#: A rescue gives up on a lock after this long (and looks again next time) ...
+RESCUE_LOCK_TIMEOUT_MS = 1000
+#: ... and on any of its statements after this long.
+RESCUE_STATEMENT_MS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,24 +50,10 @@ class WorkerRegistry:
         self.engine = engine
         self.backend = backend
 
-    def register(self, worker_id: str, *, host: str, pid: int, slots: int) -> None:
-        now = utcnow()
-        with self.engine.begin() as connection:
-            connection.execute(
-                insert(workers).values(
-                    id=worker_id, host=host, pid=pid, slots=slots, started_at=now, heartbeat_at=now
-                )
-            )
-
-    def heartbeat(self, worker_id: str, *, stopping: bool = False) -> bool:
-        """Record that the worker lives; False if its row is gone (it was declared lost)."""
-        with self.engine.begin() as connection:
-            result = connection.execute(
-                update(workers)
-                .where(workers.c.id == worker_id)
-                .values(heartbeat_at=utcnow(), stopping=stopping)
-            )
-            return bool(result.rowcount)
+    def liveness(self, worker_id: str, *, silence: float) -> Liveness:
+        """The worker's registration and heartbeats, on a connection of their own whose
+        session the server gives up on after about ``silence`` seconds of silence."""
+        return Liveness(self.backend, worker_id, silence=silence)
 
     def unregister(self, worker_id: str) -> None:
         with self.engine.begin() as connection:
@@ -87,36 +80,44 @@ class WorkerRegistry:
                 held.setdefault(row.worker_id, []).append(row_to_job(row))
         return held
 
-    def rescue_lost(self, *, heartbeat_timeout: float) -> list[Rescued]:
-        """End or re-queue the jobs of workers whose heartbeat expired.
+    def rescue_lost(
+        self, *, heartbeat_timeout: float | None, gone_after: float | None = None
+    ) -> list[Rescued]:
+        """End or re-queue the jobs of lost workers; the lost workers' rows are removed.
 
-        A job held by a worker that no longer has a row (or whose heartbeat is
-        older than the timeout) is re-queued while it has retries left, else it
-        fails with ``WorkerLost``; one whose cancel was already requested ends
-        ``canceled``. The lost workers' rows are removed.
+        A worker is lost when its last heartbeat is older than ``heartbeat_timeout``,
+        or (where the database can tell, see ``Backend.sessions_gone``) when it is
+        older than ``gone_after`` and the worker's session has ended: its process is
+        gone. None leaves a rule out. A job held by a lost worker, or by one that has
+        no row any more, is re-queued while it has retries left, else it fails with
+        ``WorkerLost``; one whose cancel was already requested ends ``canceled``.
+
+        No rescuer waits on another worker: rows that someone has locked (a worker
+        frozen mid-heartbeat, another rescuer) are skipped and looked at next time,
+        and the transaction gives up on any lock or statement that takes too long.
         """
-        cutoff = utcnow() - timedelta(seconds=heartbeat_timeout)
         rescued: list[Rescued] = []
         with self.engine.begin() as connection:
-            lost = [
-                r.id
-                for r in connection.execute(
-                    select(workers.c.id).where(workers.c.heartbeat_at < cutoff)
-                )
-            ]
-            orphaned = select(jobs).where(
-                jobs.c.status.in_(HELD),
-                or_(
-                    jobs.c.worker_id.is_(None),
-                    jobs.c.worker_id.in_(lost),
-                    ~exists().where(workers.c.id == jobs.c.worker_id),
-                ),
+            self.backend.bound_waits(
+                connection, lock_ms=RESCUE_LOCK_TIMEOUT_MS, statement_ms=RESCUE_STATEMENT_MS
             )
-            orphaned = orphaned.with_for_update(skip_locked=True)  # none on SQLite
+            lost = self._lost(connection, heartbeat_timeout, gone_after)
+            orphaned = (
+                select(jobs)
+                .where(
+                    jobs.c.status.in_(HELD),
+                    or_(
+                        jobs.c.worker_id.is_(None),
+                        jobs.c.worker_id.in_(list(lost)),
+                        ~exists().where(workers.c.id == jobs.c.worker_id),
+                    ),
+                )
+                .with_for_update(skip_locked=True)  # none on SQLite
+            )
             now = utcnow()
             for row in connection.execute(orphaned).all():
                 job = row_to_job(row)
-                detail = f"worker {job.worker_id} stopped sending heartbeats"
+                detail = lost.get(job.worker_id or "", f"worker {job.worker_id} is gone")
                 status, values, (ending, ending_detail) = _rescue_of(job, detail)
                 if status.is_finished:
                     values["finished_at"] = now
@@ -132,10 +133,32 @@ class WorkerRegistry:
                 connection.execute(INSERT_EVENTS, events)
                 rescued.append(Rescued(job.id, status))
             if lost:
-                connection.execute(delete(workers).where(workers.c.id.in_(lost)))
+                connection.execute(delete(workers).where(workers.c.id.in_(list(lost))))
             if any(r.status is Status.QUEUED for r in rescued):
                 self.backend.notify(connection, QUEUED_CHANNEL)
         return rescued
+
+    def _lost(
+        self, connection: Connection, heartbeat_timeout: float | None, gone_after: float | None
+    ) -> dict[str, str]:
+        """The lost workers (their rows locked for this transaction), each with why."""
+        limits = [t for t in (heartbeat_timeout, gone_after) if t is not None]
+        if not limits:
+            return {}
+        timeout = heartbeat_timeout if heartbeat_timeout is not None else max(limits)
+        expired_flag = (workers.c.heartbeat_at < self.backend.ago(timeout)).label("expired")
+        stale = connection.execute(
+            select(workers.c.id, expired_flag)
+            .where(workers.c.heartbeat_at < self.backend.ago(min(limits)))
+            .with_for_update(skip_locked=True)
+        ).all()
+        expired = {r.id for r in stale if heartbeat_timeout is not None and r.expired}
+        lost = {worker: f"worker {worker} stopped sending heartbeats" for worker in expired}
+        if gone_after is not None:
+            candidates = [r.id for r in stale if r.id not in expired]
+            for worker in self.backend.sessions_gone(connection, candidates):
+                lost[worker] = f"worker {worker} is gone (its database session ended)"
+        return lost
 
 
 def _rescue_of(job: Job, detail: str) -> tuple[Status, dict[str, Any], tuple[Event, str]]:

@@ -17,6 +17,7 @@ from jobprocessor.service import JobService
 from jobprocessor.settings import Settings
 from jobprocessor.signin import SignIn
 from jobprocessor.store import JobStore, create_db_engine, upgrade
+from jobprocessor.store.engine import SessionGuard
 from jobprocessor.store.sessions import SessionStore
 from jobprocessor.store.users import UserStore
 from jobprocessor.web import api, errors, extensions, live, login, metrics, pages, views
@@ -58,7 +59,9 @@ def create_app(
     with a ``jobprocessor_web`` hook add their own pages (see ``extensions``).
     """
     settings = settings or Settings()
-    engine = create_db_engine(settings.database_url, pool_size=pool_size)
+    engine = create_db_engine(
+        settings.database_url, pool_size=pool_size, guard=SessionGuard.of(settings)
+    )
     upgrade(engine)
     users = UserStore(engine)
     service = JobService(JobStore(engine), users)

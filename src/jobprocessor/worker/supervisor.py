@@ -36,7 +36,9 @@ from jobprocessor.model import Job, utcnow
 from jobprocessor.registry import Registry, load_apps, registry
 from jobprocessor.settings import Settings
 from jobprocessor.store import JobStore, create_db_engine, upgrade
+from jobprocessor.store.engine import SessionGuard
 from jobprocessor.store.jobs import Outcome, RunLease
+from jobprocessor.worker.heartbeat import Heartbeat
 from jobprocessor.worker.outages import guard, is_transient, retry, try_once
 from jobprocessor.worker.outcome_book import OutcomeBook, Reported
 from jobprocessor.worker.slot import Slot
@@ -45,6 +47,9 @@ from jobprocessor.worker.wakeups import WakeUps, wake_thread
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: PostgreSQL: how often a worker looks for workers whose session ended (gone).
+GONE_CHECK_INTERVAL = 0.5
 
 SHUTDOWN_REASON = "worker shutdown"
 SHUTDOWN_ACTOR = "system:shutdown"
@@ -70,7 +75,10 @@ class Worker:
         self.types = types
         self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.engine = create_db_engine(
-            settings.database_url, pool_size=concurrency + 3, pre_ping=False
+            settings.database_url,
+            pool_size=concurrency + 3,
+            pre_ping=False,
+            guard=SessionGuard.of(settings),
         )
         self.store = JobStore(self.engine)
         backend = self.store.backend
@@ -84,15 +92,23 @@ class Worker:
         self.ready = threading.Event()
         #: Outcomes of finished jobs, written with the next claim (one transaction).
         self.outcomes = OutcomeBook()
+        #: Registration and heartbeats, on a connection of their own.
+        self._liveness = self.store.workers.liveness(self.id, silence=settings.heartbeat_timeout)
+        self._heartbeat: Heartbeat | None = None
 
     # -- lifecycle ------------------------------------------------------------
 
     def run(self) -> None:
-        upgrade(self.engine)
-        retry(
-            lambda: self.store.workers.register(
-                self.id, host=socket.gethostname(), pid=os.getpid(), slots=self.concurrency
-            )
+        # A worker started while the database is down (or restarting) waits for it.
+        retry(lambda: upgrade(self.engine))
+        retry(self._register)
+        self._heartbeat = Heartbeat(
+            self._liveness,
+            interval=self.settings.heartbeat_interval,
+            timeout=self.settings.heartbeat_timeout,
+            stopping=self._stopping.is_set,
+            stopped=self._stopped,
+            on_lost=self._rejoin,
         )
         self.slots = [
             Slot(
@@ -109,7 +125,11 @@ class Worker:
         ]
         # Heartbeats first: starting the job processes can take longer than the
         # heartbeat timeout on a loaded machine.
-        threads = [threading.Thread(target=self._control_loop, name="control", daemon=True)]
+        self._heartbeat.start()
+        threads = [
+            threading.Thread(target=self._control_loop, name="control", daemon=True),
+            threading.Thread(target=self._housekeeping_loop, name="housekeeping", daemon=True),
+        ]
         waker = wake_thread(
             self.store.backend,
             self.id,
@@ -152,8 +172,11 @@ class Worker:
             self._write_outcomes_at_stop()
             for thread in threads:
                 thread.join(timeout=5)
+            if self._heartbeat is not None:
+                self._heartbeat.join(timeout=5)
             unregister = functools.partial(self.store.workers.unregister, self.id)
             try_once(unregister, "reach the database at shutdown")
+            self._liveness.close()
             self.store.close()
             self.engine.dispose()
             logger.info("worker %s stopped", self.id)
@@ -331,46 +354,44 @@ class Worker:
             self._wake[0].wait(0.1)
             self._wake[0].clear()
 
-    # -- control: heartbeat, cancels, rescue, retention -----------------------
+    # -- control: cancels; housekeeping: rescue, retention ---------------------
 
     def _control_loop(self) -> None:
-        settings = self.settings
-        next_heartbeat = next_rescue = 0.0
-        next_purge = time.monotonic() + 5.0
-        # Workers (this one too) are judged lost only once our own heartbeats have
-        # gone through on time for a whole heartbeat_timeout (so not at once on
-        # start): a stall of the database (a restart, an outage, a long write
-        # holding SQLite's lock) holds up every worker's heartbeats alike and must
-        # not make live workers look lost when it ends.
-        last_beat = time.monotonic()
-        steady_since: float | None = last_beat
-        late = settings.heartbeat_interval + settings.heartbeat_timeout / 4
+        """Forward cancel requests to the slots: every ``cancel_poll_interval``, or at
+        once when woken (PostgreSQL NOTIFY, SQLite's commit watch)."""
         while not self._stopped.is_set():
-            now = time.monotonic()
-            if now >= next_heartbeat:
-                alive = self._guard(
-                    lambda: self.store.workers.heartbeat(self.id, stopping=self._stopping.is_set())
-                )
-                if alive is None:
-                    steady_since = None
-                else:
-                    beat = time.monotonic()
-                    if steady_since is None or beat - last_beat > late:
-                        steady_since = beat
-                    last_beat = beat
-                if alive is False:
-                    self._rejoin()
-                next_heartbeat = now + settings.heartbeat_interval
             self._guard(self._forward_cancels)
-            steady = steady_since is not None and now - steady_since >= settings.heartbeat_timeout
-            if now >= next_rescue and steady:
-                self._guard(self._rescue)
-                next_rescue = now + max(settings.heartbeat_interval, settings.heartbeat_timeout / 4)
-            if now >= next_purge and settings.retention_days > 0:
-                self._guard(self._purge)
-                next_purge = now + settings.retention_interval
-            self._control_wake.wait(settings.cancel_poll_interval)
+            self._control_wake.wait(self.settings.cancel_poll_interval)
             self._control_wake.clear()
+
+    def _housekeeping_loop(self) -> None:
+        """Rescue the jobs of lost workers, and purge old jobs, in a thread of its own:
+        a rescue that waits on the database holds up neither cancels nor heartbeats.
+
+        Other workers are judged lost only while this worker's own heartbeats go
+        through steadily: for a whole ``heartbeat_timeout`` before judging by
+        heartbeats, for two heartbeat intervals before judging by sessions that ended
+        (after a database restart every session has ended, and live workers need a
+        heartbeat or two to take theirs again).
+        """
+        settings = self.settings
+        every = max(settings.heartbeat_interval, settings.heartbeat_timeout / 4)
+        if self.store.backend.name == "postgresql":
+            every = min(every, GONE_CHECK_INTERVAL)
+        next_purge = time.monotonic() + 5.0
+        while not self._stopped.wait(every):
+            steady = self._heartbeat.steady_for() if self._heartbeat else 0.0
+            timeout, grace = settings.heartbeat_timeout, settings.gone_worker_grace
+            rescue = functools.partial(
+                self._rescue,
+                timeout if steady >= timeout else None,
+                grace if steady >= 2 * settings.heartbeat_interval else None,
+            )
+            if rescue.args != (None, None):
+                self._guard(rescue)
+            if time.monotonic() >= next_purge and settings.retention_days > 0:
+                self._guard(self._purge)
+                next_purge = time.monotonic() + settings.retention_interval
 
     def _forward_cancels(self) -> None:
         running = {slot.job.id: slot for slot in self.slots if slot.job is not None}
@@ -383,9 +404,11 @@ class Worker:
                 by = job.cancel_requested_by if job else None
                 slot.request_cancel(job_id, f"requested by {by}" if by else "requested")
 
-    def _rescue(self) -> None:
-        timeout = self.settings.heartbeat_timeout
-        for rescued in self.store.workers.rescue_lost(heartbeat_timeout=timeout):
+    def _rescue(self, heartbeat_timeout: float | None, gone_after: float | None) -> None:
+        lost = self.store.workers.rescue_lost(
+            heartbeat_timeout=heartbeat_timeout, gone_after=gone_after
+        )
+        for rescued in lost:
             logger.warning(
                 "job %d of a lost worker is now %s", rescued.job_id, rescued.status.value
             )
@@ -404,9 +427,10 @@ class Worker:
         for slot in self.slots:
             if slot.job is not None:
                 slot.abandon()
-        self.store.workers.register(
-            self.id, host=socket.gethostname(), pid=os.getpid(), slots=self.concurrency
-        )
+        self._register()
+
+    def _register(self) -> None:
+        self._liveness.register(host=socket.gethostname(), pid=os.getpid(), slots=self.concurrency)
 
     def _guard(self, action: Callable[[], T]) -> T | None:
         """Run a periodic action; a database outage is logged and tried next round."""
