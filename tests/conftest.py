@@ -9,6 +9,7 @@ never skipped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -230,6 +231,13 @@ class WorkerProcess:
         self.process.kill()
         self.process.wait(10)
 
+    def pause(self) -> None:
+        """Freeze the worker and its job processes (a GC pause, a frozen host)."""
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.killpg(self.process.pid, signal.SIGCONT)
+
     def wait(self, timeout: float = 60) -> int:
         return self.process.wait(timeout)
 
@@ -274,6 +282,9 @@ def spawn_worker(
                 env=cli_env(database_url, **overrides),
                 stdout=handle,
                 stderr=subprocess.STDOUT,
+                # A process group of its own: a test can pause the worker with its
+                # job processes (SIGSTOP to the group) without pausing pytest.
+                start_new_session=True,
             )
         worker = WorkerProcess(process, log)
         started.append(worker)
@@ -290,9 +301,10 @@ def spawn_worker(
 
     yield spawn
     for worker in started:
-        if worker.process.poll() is None:
-            worker.process.send_signal(signal.SIGKILL)
-            worker.process.wait(10)
+        # The whole group: its job processes too, even paused ones.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.process.pid, signal.SIGKILL)
+        worker.process.wait(10)
 
 
 def run_cli(

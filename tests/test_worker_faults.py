@@ -18,7 +18,6 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +30,7 @@ from jobprocessor.service import JobService
 from jobprocessor.settings import Settings
 from jobprocessor.store.jobs import JobQuery
 from jobprocessor.store.tables import job_events, jobs
+from processes import job_processes, process_alive, worker_id_of
 
 #: Slack on the documented latency bounds for a loaded 2-core machine.
 SLACK = 1.5
@@ -54,47 +54,6 @@ def note(record_property: Callable[[str, Any], None], name: str, value: Any) -> 
     """Keep a measured figure: printed (see ``-rP``) and stored as a junit property."""
     record_property(name, value)
     print(f"{name} = {value}")
-
-
-def worker_id_of(service: JobService, pid: int) -> str:
-    rows = [w for w in service.store.workers.live() if w["pid"] == pid]
-    assert len(rows) == 1, f"expected one workers row for pid {pid}, found {rows}"
-    return str(rows[0]["id"])
-
-
-def _stat(pid: int) -> tuple[str, int, str] | None:
-    """(state, parent pid, start time) of a process from /proc, or None if it is gone."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return fields[0], int(fields[1]), fields[19]
-
-
-def job_processes(parent_pid: int) -> dict[int, str]:
-    """The job processes (multiprocessing spawn children) of a worker: pid → start time."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        pid = int(entry.name)
-        stat = _stat(pid)
-        if stat is None or stat[1] != parent_pid or stat[0] == "Z":
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            continue
-        if b"spawn_main" in cmdline:
-            found[pid] = stat[2]
-    return found
-
-
-def process_alive(pid: int, start_time: str) -> bool:
-    """True while the very process (not a reused pid) runs; a zombie counts as ended."""
-    stat = _stat(pid)
-    return stat is not None and stat[2] == start_time and stat[0] != "Z"
 
 
 # -- 1. cooperative cancel ----------------------------------------------------
