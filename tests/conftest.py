@@ -34,8 +34,8 @@ from jobprocessor.store.tables import job_artifacts, job_entries
 from jobprocessor.worker import Worker
 from waiting import wait_until
 
-#: Fixtures of the web tests live beside this file.
-pytest_plugins = ["web_support"]
+#: Fixtures of the web tests and of the partition tests live beside this file.
+pytest_plugins = ["web_support", "partition_support"]
 
 TESTS = Path(__file__).parent
 PG_ADMIN_URL = os.environ.get(
