@@ -178,8 +178,10 @@ def wait_for_status(
 class InProcessWorker:
     """A Worker in a thread of the test process (its job processes are real)."""
 
-    def __init__(self, settings: Settings, concurrency: int, apps: list[str]) -> None:
-        self.worker = Worker(settings, concurrency=concurrency, apps=apps)
+    def __init__(
+        self, settings: Settings, concurrency: int, apps: list[str], queues: str | None = None
+    ) -> None:
+        self.worker = Worker(settings, concurrency=concurrency, apps=apps, queues=queues)
         self.thread = threading.Thread(target=self.worker.run, daemon=True)
 
     def start(self) -> InProcessWorker:
@@ -200,10 +202,13 @@ def start_worker(settings: Settings) -> Iterator[Callable[..., InProcessWorker]]
     started: list[InProcessWorker] = []
 
     def start(
-        concurrency: int = 2, apps: list[str] | None = None, **overrides: Any
+        concurrency: int = 2,
+        apps: list[str] | None = None,
+        queues: str | None = None,
+        **overrides: Any,
     ) -> InProcessWorker:
         worker_settings = settings.model_copy(update=overrides)
-        worker = InProcessWorker(worker_settings, concurrency, apps or [DIAG]).start()
+        worker = InProcessWorker(worker_settings, concurrency, apps or [DIAG], queues).start()
         started.append(worker)
         return worker
 

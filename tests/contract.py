@@ -23,6 +23,11 @@ CONTRACT_JOB_KEYS = [
     "cancel_requested_at",
     "error",
     "result",
+    "queue",
+    "priority",
+    "timeout",
+    "run_at",
+    "waiting_for",
 ]
 #: ISO 8601 UTC with milliseconds and a Z, as the engine writes every time.
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")

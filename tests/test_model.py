@@ -149,6 +149,7 @@ def _job(**overrides: object) -> Job:
         "created_at": datetime(2026, 11, 24, 21, 40, 0, 123000, tzinfo=UTC),
         "started_at": datetime(2026, 11, 24, 21, 40, 1, tzinfo=UTC),
         "progress": Progress(3, 10, "step 3 of 10"),
+        "queue": "diagnostics",
     }
     values.update(overrides)
     return Job(**values)  # type: ignore[arg-type]
@@ -175,9 +176,21 @@ def test_job_to_dict_matches_the_contract_key_for_key() -> None:
         "cancel_requested_at": None,
         "error": None,
         "result": None,
+        "queue": "diagnostics",
+        "priority": 0,
+        "timeout": None,
+        "run_at": None,
+        "waiting_for": None,
     }
     # Internals stay out of the documented object.
-    for internal in ("lock_key", "attempts", "max_retries", "cancel_grace", "worker_id"):
+    for internal in (
+        "limit_key",
+        "concurrency_limit",
+        "attempts",
+        "max_retries",
+        "cancel_grace",
+        "worker_id",
+    ):
         assert internal not in document
     # It is JSON as it stands.
     assert json.loads(json.dumps(document)) == document

@@ -4,6 +4,7 @@ bulk actions, wait, purge, and users with their tokens."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -87,7 +88,7 @@ def test_submit_stores_validated_params_and_title(service: JobService) -> None:
     assert job.finished_at is None
     assert job.restarted_from is None
     stored = service.get(ALICE, job.id)
-    assert stored == job
+    assert stored == dataclasses.replace(job, waiting_for="no worker is running")
     events = service.report(ALICE, job.id).events
     assert [(e.event, e.by) for e in events] == [("submitted", "alice")]
 

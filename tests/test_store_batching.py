@@ -13,7 +13,7 @@ from conftest import ADMIN, wait_until
 from jobprocessor.model import JobError, Status
 from jobprocessor.service import JobService
 from jobprocessor.store import sqlite_round
-from jobprocessor.store.jobs import ANALYZE_AFTER_BULK, Outcome, RunLease
+from jobprocessor.store.jobs import ANALYZE_AFTER_BULK, ClaimRequest, Outcome, RunLease
 from jobprocessor.worker.outages import is_transient
 
 
@@ -32,7 +32,9 @@ def test_finish_and_claim_records_outcomes_and_claims_in_one_call(service: JobSe
     assert [j.id for j in store.claim("w1", ["diag.noop"], 1)] == [first.id]
 
     held, claimed = store.finish_and_claim(
-        "w1", [(first_run(first.id), Outcome(Status.SUCCEEDED, result=7))], ["diag.noop"], 2
+        "w1",
+        [(first_run(first.id), Outcome(Status.SUCCEEDED, result=7))],
+        ClaimRequest.anything(["diag.noop"], 2),
     )
 
     assert held == [True]
@@ -58,7 +60,7 @@ def test_every_json_result_is_stored_as_given(service: JobService) -> None:
         for job, result in zip(submitted, [*RESULTS, "5"], strict=True)
     ]
 
-    held, _ = store.finish_and_claim("w1", outcomes, [], 0)
+    held, _ = store.finish_and_claim("w1", outcomes)
 
     assert all(held)
     assert [service.get(ADMIN, job.id).result for job in submitted] == [*RESULTS, "5"]
@@ -76,8 +78,6 @@ def test_forced_and_failed_outcomes_close_the_timeline(service: JobService) -> N
             (first_run(forced.id), Outcome(Status.CANCELED, forced=True, detail="did not stop")),
             (first_run(failed.id), Outcome(Status.FAILED, error=error)),
         ],
-        [],
-        0,
     )
 
     assert _events(service, forced.id) == ["submitted", "started", "stopped_by_force", "canceled"]
@@ -93,8 +93,7 @@ def test_an_outcome_for_a_job_no_longer_held_is_refused(service: JobService) -> 
     held, claimed = store.finish_and_claim(
         "someone-else",
         [(first_run(job.id, "someone-else"), Outcome(Status.SUCCEEDED))],
-        ["diag.noop"],
-        1,
+        ClaimRequest.anything(["diag.noop"], 1),
     )
     assert (held, claimed) == ([False], [])
     assert service.get(ADMIN, job.id).status is Status.RUNNING
@@ -111,15 +110,17 @@ def test_a_failed_claim_keeps_the_outcomes(
     real_round = store.backend.run_round
 
     def losing_round(
-        connection: Any, worker: str, outcomes: Any, types: Any, limit: int, now: Any
+        connection: Any, worker: str, outcomes: Any, claim: ClaimRequest, now: Any
     ) -> Any:
-        if limit:
-            raise IntegrityError("claim", {}, Exception("lost a lock race"))
-        return real_round(connection, worker, outcomes, types, limit, now)
+        if claim.wanted:
+            raise IntegrityError("claim", {}, Exception("lost a race for a limit's place"))
+        return real_round(connection, worker, outcomes, claim, now)
 
     monkeypatch.setattr(store.backend, "run_round", losing_round)
     held, claimed = store.finish_and_claim(
-        "w1", [(first_run(job.id), Outcome(Status.FAILED))], ["diag.noop"], waiting.id
+        "w1",
+        [(first_run(job.id), Outcome(Status.FAILED))],
+        ClaimRequest.anything(["diag.noop"], waiting.id),
     )
     assert (held, claimed) == ([True], [])
     assert service.get(ADMIN, job.id).status is Status.FAILED
@@ -187,10 +188,10 @@ def test_a_postgresql_round_on_a_dropped_connection_fails_as_transient_then_reco
     outcome = [(first_run(first.id), Outcome(Status.SUCCEEDED))]
 
     with pytest.raises(DBAPIError) as raised:
-        store.finish_and_claim("w1", outcome, ["diag.noop"], 1)
+        store.finish_and_claim("w1", outcome, ClaimRequest.anything(["diag.noop"], 1))
 
     assert is_transient(raised.value)
-    held, claimed = store.finish_and_claim("w1", outcome, ["diag.noop"], 1)
+    held, claimed = store.finish_and_claim("w1", outcome, ClaimRequest.anything(["diag.noop"], 1))
     assert (held, [j.id for j in claimed]) == ([True], [second.id])
     assert claimed[0].started_at is not None
     assert claimed[0].started_at.utcoffset() == timedelta(0)
@@ -212,12 +213,12 @@ def test_a_failed_sqlite_round_writes_nothing_and_the_next_one_works(
     monkeypatch.setattr(sqlite_round, "CLAIM_SQL", "UPDATE no_such_table SET x = 1")
 
     with pytest.raises(DBAPIError):
-        store.finish_and_claim("w1", outcome, ["diag.noop"], 1)
+        store.finish_and_claim("w1", outcome, ClaimRequest.anything(["diag.noop"], 1))
 
     assert service.get(ADMIN, first.id).status is Status.RUNNING
     assert _events(service, first.id) == ["submitted", "started"]
     monkeypatch.undo()
-    held, claimed = store.finish_and_claim("w1", outcome, ["diag.noop"], 1)
+    held, claimed = store.finish_and_claim("w1", outcome, ClaimRequest.anything(["diag.noop"], 1))
     assert (held, [j.id for j in claimed]) == ([True], [second.id])
     assert service.get(ADMIN, first.id).result == 1
     store.close()

@@ -7,11 +7,13 @@ client.wait(job.id, timeout=600)
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from jobprocessor.model import Actor, Job, Report, Role
 from jobprocessor.service import JobService, ListFilter, Page, open_service
 from jobprocessor.settings import Settings
+from jobprocessor.submission import SubmitOptions
 
 
 class Client:
@@ -32,9 +34,20 @@ class Client:
         self.actor = Actor(user, role)
 
     def submit(
-        self, type_name: str, params: dict[str, Any] | None = None, *, title: str | None = None
+        self,
+        type_name: str,
+        params: dict[str, Any] | None = None,
+        *,
+        title: str | None = None,
+        priority: int | None = None,
+        queue: str | None = None,
+        timeout: float | None = None,
+        run_at: datetime | None = None,
+        delay: float | None = None,
     ) -> Job:
-        return self.service.submit(self.actor, type_name, params, title=title)
+        """Queue a job (docs/reference/client.md); choices left out are the type's."""
+        options = SubmitOptions(title, priority, queue, timeout, run_at, delay)
+        return self.service.submit(self.actor, type_name, params, options)
 
     def get(self, job_id: int) -> Job:
         return self.service.get(self.actor, job_id)

@@ -16,8 +16,11 @@ from jobprocessor.errors import Conflict
 from jobprocessor.model import Actor, Role
 from jobprocessor.service import JobService, ListFilter
 from jobprocessor.settings import Settings
+from jobprocessor.submission import SubmitOptions
 
 DIAGNOSTICS = "jobprocessor.diagnostics"
+#: The demo's long-running jobs go after every other demo job (priority 0).
+LONG_JOB_PRIORITY = -10
 #: The hook an application module may define to add its own demo content.
 DEMO_HOOK = "jobprocessor_demo"
 #: Demo sign-ins: name, role, password (the password is the name; for trying only).
@@ -57,5 +60,9 @@ def _submit_diagnostics(service: JobService) -> None:
     service.submit(planner1, "diag.count", {"n": 5, "delay": 0.2})
     service.submit(planner2, "diag.fail", {"message": "the demo's failing job"})
     service.submit(admin, "diag.count", {"n": 20, "delay": 0.1})
-    service.submit(planner1, "diag.count", {"n": 900, "delay": 1.0}, title="A long count (15 min)")
-    service.submit(planner2, "diag.hook", {"seconds": 3600}, title="Waits until canceled")
+    # The long ones last: on the default two slots every shorter demo job (the
+    # applications' too) goes first, and none waits behind them.
+    later = SubmitOptions(priority=LONG_JOB_PRIORITY)
+    long_count = {"n": 900, "delay": 1.0}
+    service.submit(planner1, "diag.count", long_count, later, title="A long count (15 min)")
+    service.submit(planner2, "diag.hook", {"seconds": 3600}, later, title="Waits until canceled")

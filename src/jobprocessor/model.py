@@ -96,6 +96,7 @@ class Event(enum.StrEnum):
     CANCELED = "canceled"
     WORKER_LOST = "worker_lost"
     REQUEUED = "requeued"
+    TIMED_OUT = "timed_out"
 
 
 def utcnow() -> datetime:
@@ -165,7 +166,14 @@ class Job:
     cancel_requested_at: datetime | None = None
     error: JobError | None = None
     result: Any = None
-    lock_key: str | None = None
+    queue: str = ""
+    priority: int = 0
+    timeout: float | None = None
+    run_at: datetime | None = None
+    #: For a queued job, why it has not started yet (set when it is read for people).
+    waiting_for: str | None = None
+    limit_key: str | None = None
+    concurrency_limit: int | None = None
     attempts: int = 0
     max_retries: int = 0
     cancel_grace: float = 10.0
@@ -195,6 +203,11 @@ class Job:
             "cancel_requested_at": iso(self.cancel_requested_at),
             "error": self.error.to_dict() if self.error else None,
             "result": self.result,
+            "queue": self.queue,
+            "priority": self.priority,
+            "timeout": self.timeout,
+            "run_at": iso(self.run_at),
+            "waiting_for": self.waiting_for if self.status is Status.QUEUED else None,
         }
 
 
@@ -312,4 +325,44 @@ class WorkerInfo:
             "heartbeat_at": iso(self.heartbeat_at),
             "stopping": self.stopping,
             "jobs": [{"id": j.id, "title": j.title, "status": j.status.value} for j in self.jobs],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLimit:
+    """A limit some active jobs of a queue count against."""
+
+    key: str
+    places: int
+    held: int
+    waiting: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueInfo:
+    """One queue as the Queues page shows it: its jobs, limits and workers."""
+
+    name: str
+    waiting: int
+    delayed: int
+    running: int
+    oldest_since: datetime | None
+    limits: list[QueueLimit]
+    #: The live workers that serve it, each with its cap for it (None: uncapped).
+    served_by: list[tuple[str, int | None]]
+
+    def to_dict(self, now: datetime) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "waiting": self.waiting,
+            "delayed": self.delayed,
+            "running": self.running,
+            "oldest_wait_seconds": (
+                None if self.oldest_since is None else (now - self.oldest_since).total_seconds()
+            ),
+            "limits": [
+                {"key": lim.key, "limit": lim.places, "running": lim.held, "waiting": lim.waiting}
+                for lim in self.limits
+            ],
+            "workers": [{"id": worker, "cap": cap} for worker, cap in self.served_by],
         }

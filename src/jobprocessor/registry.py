@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from jobprocessor.errors import InvalidInput
 from jobprocessor.model import Category
+from jobprocessor.queues import MAX_LIMIT, check_priority, check_queue_name, check_timeout
 
 JobFunction = Callable[..., Any]
 
@@ -37,6 +38,11 @@ class JobType:
     retries: int
     params_model: type[BaseModel]
     description: str
+    queue: str = ""
+    priority: int = 0
+    limit: int | None = None
+    limit_key: str | None = None
+    timeout: float | None = None
 
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
         """Check ``params`` and return them as JSON-ready original settings.
@@ -75,6 +81,22 @@ class JobType:
         if self.lock is None:
             return None
         return format_template(self.lock, params, fallback=self.lock)
+
+    def limit_of(self, params: dict[str, Any]) -> tuple[str, int] | None:
+        """The limit a job with these settings counts against: (key, places), or None.
+
+        A lock is a limit of 1 on its value; a limit without ``limit_key`` holds for
+        the whole type (key ``type:NAME``). Keys are shared across types, as lock
+        values always were: jobs of two types with one key count against each other.
+        """
+        lock = self.lock_key(params)
+        if lock is not None:
+            return lock, 1
+        if self.limit is None:
+            return None
+        if self.limit_key is None:
+            return f"type:{self.name}", self.limit
+        return format_template(self.limit_key, params, fallback=self.limit_key), self.limit
 
     def params_schema(self) -> dict[str, Any]:
         """The JSON Schema of the parameters, for forms and the API."""
@@ -156,11 +178,20 @@ def job(
     cancel_grace: float = DEFAULT_CANCEL_GRACE,
     lock: str | None = None,
     retries: int = 0,
+    queue: str | None = None,
+    priority: int = 0,
+    limit: int | None = None,
+    limit_key: str | None = None,
+    timeout: float | None = None,
 ) -> Callable[[JobFunction], JobFunction]:
     """Register a function as a job type (docs/reference/job-types.md).
 
     The function takes a ``JobContext`` first, then its parameters as keyword
     arguments with annotations; what it returns must be JSON-serialisable.
+    Scheduling (docs/reference/scheduling.md): ``queue`` (default: the category),
+    ``priority`` (-100..100, higher sooner), ``limit`` jobs at once across all workers
+    (per ``limit_key`` value if given; ``lock`` is ``limit=1`` on its value) and a
+    ``timeout`` in seconds.
     """
     if not name or not isinstance(name, str):
         raise ValueError("a job type needs a non-empty name")
@@ -168,6 +199,7 @@ def job(
         raise ValueError(f"category {category!r} must be an identifier such as 'report'")
     if cancel_grace < 0 or retries < 0:
         raise ValueError("cancel_grace and retries must not be negative")
+    _check_scheduling(name, queue or category, priority, limit, limit_key, lock, timeout)
 
     def register(function: JobFunction) -> JobFunction:
         job_type = JobType(
@@ -180,11 +212,41 @@ def job(
             retries=int(retries),
             params_model=_params_model(name, function),
             description=inspect.getdoc(function) or "",
+            queue=queue or category,
+            priority=priority,
+            limit=limit,
+            limit_key=limit_key,
+            timeout=float(timeout) if timeout is not None else None,
         )
         registry.add(job_type)
         return function
 
     return register
+
+
+def _check_scheduling(
+    name: str,
+    queue: str,
+    priority: int,
+    limit: int | None,
+    limit_key: str | None,
+    lock: str | None,
+    timeout: float | None,
+) -> None:
+    """A job type's scheduling options, checked when it registers (a ValueError)."""
+    try:
+        check_queue_name(queue)
+        check_priority(priority)
+        if timeout is not None:
+            check_timeout(timeout)
+    except InvalidInput as error:
+        raise ValueError(f"job {name!r}: {error}") from None
+    if lock is not None and (limit is not None or limit_key is not None):
+        raise ValueError(f"job {name!r}: lock is limit=1 on its value; give one or the other")
+    if limit_key is not None and limit is None:
+        raise ValueError(f"job {name!r}: limit_key needs a limit")
+    if limit is not None and (isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT):
+        raise ValueError(f"job {name!r}: limit must be a whole number from 1 to {MAX_LIMIT}")
 
 
 def _params_model(name: str, function: JobFunction) -> type[BaseModel]:

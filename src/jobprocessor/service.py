@@ -9,6 +9,7 @@ existence does not leak).
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from jobprocessor.model import (
     Actor,
     ArtifactInfo,
     Job,
+    QueueInfo,
     Report,
     ReportEntry,
     Role,
@@ -43,10 +45,10 @@ from jobprocessor.store import JobStore, create_db_engine, upgrade
 from jobprocessor.store.engine import SessionGuard
 from jobprocessor.store.jobs import JobQuery, NewJob
 from jobprocessor.store.users import UserStore
+from jobprocessor.submission import SubmitOptions, new_job
 
 MAX_PAGE = 500
 MAX_ENTRY_PAGE = 5000
-MAX_TITLE = 500
 USER_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-")
 
 
@@ -70,6 +72,7 @@ class Metrics:
     by_status: dict[Status, int]
     workers: int
     slots: int
+    queues: list[QueueInfo]
     #: Per final status: cumulative counts per bound of DURATION_BOUNDS, count, sum.
     durations: dict[Status, tuple[builtins.list[int], int, float]]
     window: timedelta
@@ -112,6 +115,7 @@ class ListFilter:
     user: str | None = None
     type: str | None = None
     category: str | None = None
+    queue: str | None = None
     q: str | None = None
     limit: int = 50
     cursor: str | None = None
@@ -132,49 +136,41 @@ class JobService:
         actor: Actor,
         type_name: str,
         params: dict[str, Any] | None = None,
+        options: SubmitOptions | None = None,
         *,
         title: str | None = None,
     ) -> Job:
-        """Validate settings and queue a job; bad input raises and stores nothing."""
+        """Validate settings and choices and queue a job; bad input raises and stores
+        nothing. ``options`` (title, priority, queue, timeout, run_at or delay)
+        default to the job type's."""
         job_type = self.types.get(type_name)
         settings = job_type.validate(params if params is not None else {})
-        return self.store.insert([self._new_job(actor, job_type, settings, title)], by=actor.name)[
-            0
-        ]
+        if title is not None:
+            options = dataclasses.replace(options or SubmitOptions(), title=title)
+        new = new_job(actor, job_type, settings, options or SubmitOptions(), now=utcnow())
+        return self.store.insert([new], by=actor.name)[0]
 
     def submit_many(
-        self, actor: Actor, type_name: str, params_list: Sequence[dict[str, Any]]
+        self,
+        actor: Actor,
+        type_name: str,
+        params_list: Sequence[dict[str, Any]],
+        options: SubmitOptions | None = None,
     ) -> builtins.list[Job]:
         """Queue many jobs of one type in one transaction (all or nothing)."""
         job_type = self.types.get(type_name)
-        new_jobs = [self._new_job(actor, job_type, job_type.validate(p), None) for p in params_list]
+        chosen, now = options or SubmitOptions(), utcnow()
+        new_jobs = [
+            new_job(actor, job_type, job_type.validate(p), chosen, now=now) for p in params_list
+        ]
         return self.store.insert(new_jobs, by=actor.name)
-
-    def _new_job(
-        self, actor: Actor, job_type: JobType, settings: dict[str, Any], title: str | None
-    ) -> NewJob:
-        if title is not None:
-            title = title.strip()
-            if not title or len(title) > MAX_TITLE or "\x00" in title:
-                raise InvalidInput(
-                    f"title must be 1 to {MAX_TITLE} characters, without NUL",
-                    fields={"title": "length"},
-                )
-        return NewJob(
-            type=job_type.name,
-            category=job_type.category,
-            title=title or job_type.format_title(settings)[:MAX_TITLE],
-            params=settings,
-            submitted_by=actor.name,
-            cancel_grace=job_type.cancel_grace,
-            lock_key=job_type.lock_key(settings),
-            max_retries=job_type.retries,
-        )
 
     def get(self, actor: Actor, job_id: int) -> Job:
         job = self.store.get(job_id) if job_id > 0 else None
         if job is None or not actor.may_see(job):
             raise NotFound(f"job {job_id} not found")
+        if job.status is Status.QUEUED:
+            return self.store.explain_waiting([job])[0]
         return job
 
     def list(self, actor: Actor, filters: ListFilter) -> Page:
@@ -192,6 +188,7 @@ class JobService:
             submitted_by=user or None,
             type=filters.type or None,
             category=filters.category or None,
+            queue=filters.queue or None,
             text=(filters.q or "").strip() or None,
             before_id=_parse_cursor(filters.cursor),
             limit=filters.limit + 1,
@@ -200,7 +197,7 @@ class JobService:
             return Page([], None)
         jobs = self.store.list(query)
         more = len(jobs) > filters.limit
-        jobs = jobs[: filters.limit]
+        jobs = self.store.explain_waiting(jobs[: filters.limit])
         return Page(jobs, str(jobs[-1].id) if more and jobs else None)
 
     def cancel(self, actor: Actor, job_id: int) -> Job:
@@ -227,9 +224,13 @@ class JobService:
             params=job.params,
             submitted_by=actor.name,
             cancel_grace=job.cancel_grace,
-            lock_key=job.lock_key,
+            limit_key=job.limit_key,
+            concurrency_limit=job.concurrency_limit,
             max_retries=job.max_retries,
             restarted_from=job.id,
+            queue=job.queue,
+            priority=job.priority,
+            timeout=job.timeout,
         )
         return self.store.insert([new], by=actor.name)[0]
 
@@ -351,7 +352,15 @@ class JobService:
             slots=sum(w["slots"] for w in live),
             durations=self.store.durations(since=utcnow() - window, bounds=DURATION_BOUNDS),
             window=window,
+            queues=self.store.queues(),
         )
+
+    def queues(self, actor: Actor) -> builtins.list[QueueInfo]:
+        """Every queue with active jobs or a worker that names it: its waiting and
+        running jobs, its limits, the workers that serve it (admins)."""
+        if not actor.is_admin:
+            raise PermissionDenied("only admins see the queues")
+        return self.store.queues()
 
     def close(self) -> None:
         """Release the service's database connections (it is not used afterwards)."""

@@ -26,6 +26,15 @@ AppOption = Annotated[
         "--app", help="Module whose job types to load (repeatable; also JOBPROCESSOR_APP)."
     ),
 ]
+QueuesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--queues",
+        metavar="SPEC",
+        help="Queues to serve, each with an optional cap on its slots, '*' for every "
+        "other queue: e.g. scheduling=2,report=4,* (default: every queue, no caps).",
+    ),
+]
 UserOption = Annotated[
     str | None, typer.Option("--user", help="Act as this user (default: you, as an admin).")
 ]

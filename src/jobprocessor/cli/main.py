@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -17,6 +18,7 @@ from jobprocessor.cli import output
 from jobprocessor.cli.common import (
     AppOption,
     JsonOption,
+    QueuesOption,
     State,
     UserOption,
     actor_of,
@@ -28,8 +30,10 @@ from jobprocessor.cli.common import (
 from jobprocessor.cli.serve import serve
 from jobprocessor.errors import InvalidInput, JobProcessorError
 from jobprocessor.model import Role, Status, StatusGroup
+from jobprocessor.queues import QueueSpec
 from jobprocessor.service import ListFilter, open_service
 from jobprocessor.settings import settings_markdown
+from jobprocessor.submission import SubmitOptions
 
 app = typer.Typer(
     name="jobprocessor",
@@ -73,14 +77,16 @@ def main_options(
 def worker(
     apps: AppOption = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Job slots.")] = 2,
+    queues: QueuesOption = None,
 ) -> None:
     """Run jobs until SIGTERM/SIGINT (a second signal stops at once)."""
     from jobprocessor.cli.running import configure_logging, run_worker
     from jobprocessor.worker import Worker
 
+    spec = QueueSpec.parse(queues)
     configure_logging()
     modules = load_cli_apps(apps)
-    run_worker(Worker(State.settings(), concurrency=concurrency, apps=modules))
+    run_worker(Worker(State.settings(), concurrency=concurrency, apps=modules, queues=spec))
 
 
 @app.command("settings")
@@ -127,6 +133,22 @@ def jobs_submit(
     title: Annotated[
         str | None, typer.Option("--title", help="Title instead of the type's.")
     ] = None,
+    priority: Annotated[
+        int | None, typer.Option("--priority", help="-100 to 100, higher runs sooner.")
+    ] = None,
+    queue: Annotated[
+        str | None, typer.Option("--queue", help="Queue instead of the type's.")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds it may run before it is stopped.")
+    ] = None,
+    run_at: Annotated[
+        str | None,
+        typer.Option("--run-at", metavar="ISO", help="Not before, e.g. 2026-12-01T06:00+01:00."),
+    ] = None,
+    delay: Annotated[
+        float | None, typer.Option("--delay", help="Not before this many seconds from now.")
+    ] = None,
     apps: AppOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -137,13 +159,34 @@ def jobs_submit(
         raise InvalidInput(f"--params is not valid JSON: {error}") from None
     if not isinstance(settings, dict):
         raise InvalidInput("--params must be a JSON object, such as '{\"n\": 5}'")
+    options = SubmitOptions(
+        title=title,
+        priority=priority,
+        queue=queue,
+        timeout=timeout,
+        run_at=_moment(run_at),
+        delay=delay,
+    )
     load_cli_apps(apps)
     service = open_cli_service()
-    job = service.submit(actor_of(service, user), type_name, settings, title=title)
+    job = service.submit(actor_of(service, user), type_name, settings, options)
     if as_json:
         output.print_json(job.to_dict())
     else:
         typer.echo(f"submitted job {job.id}: {job.title}")
+
+
+def _moment(text: str | None) -> datetime | None:
+    """``--run-at``: ISO 8601 (a zone is required; checked with the other choices)."""
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"--run-at: {text!r} is not an ISO 8601 time, such as 2026-12-01T06:00:00+01:00",
+            fields={"run_at": "not ISO 8601"},
+        ) from None
 
 
 @jobs_app.command("list")
@@ -156,6 +199,7 @@ def jobs_list(
     user: Annotated[str | None, typer.Option("--user", help="Jobs started by this user.")] = None,
     type_name: Annotated[str | None, typer.Option("--type", help="Jobs of this type.")] = None,
     category: Annotated[str | None, typer.Option("--category")] = None,
+    queue: Annotated[str | None, typer.Option("--queue", help="Jobs of this queue.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=500)] = 50,
     cursor: Annotated[str | None, typer.Option("--cursor", help="Continue after this id.")] = None,
     as_json: JsonOption = False,
@@ -171,6 +215,7 @@ def jobs_list(
             user=user,
             type=type_name,
             category=category,
+            queue=queue,
             limit=limit,
             cursor=cursor,
         ),

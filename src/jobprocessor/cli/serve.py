@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from jobprocessor.cli.common import AppOption, State, load_cli_apps, reports_errors
+from jobprocessor.cli.common import AppOption, QueuesOption, State, load_cli_apps, reports_errors
 from jobprocessor.cli.running import configure_logging, run_worker
+from jobprocessor.queues import QueueSpec
 
 
 @reports_errors
@@ -23,6 +24,7 @@ def serve(
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Serve only; workers run elsewhere.")
     ] = False,
+    queues: QueuesOption = None,
     demo: Annotated[
         bool,
         typer.Option("--demo", help="Create demo users and jobs (and the apps' demo content)."),
@@ -39,6 +41,7 @@ def serve(
     from jobprocessor.web import create_app
     from jobprocessor.worker import Worker
 
+    spec = QueueSpec.parse(queues)
     configure_logging()
     settings = State.settings()
     modules = load_cli_apps(([demo_content.DIAGNOSTICS] if demo else []) + list(apps or []))
@@ -62,4 +65,5 @@ def serve(
     if no_worker:
         server.run()
         return
-    run_worker(Worker(settings, concurrency=workers, apps=modules), foreground=server.run)
+    worker = Worker(settings, concurrency=workers, apps=modules, queues=spec)
+    run_worker(worker, foreground=server.run)

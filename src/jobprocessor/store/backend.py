@@ -29,7 +29,7 @@ from jobprocessor.store.notifications import listen
 from jobprocessor.store.tables import UTCDateTime, jobs
 
 if TYPE_CHECKING:
-    from jobprocessor.store.records import Outcome, RunLease
+    from jobprocessor.store.records import ClaimRequest, Outcome, RunLease
 
 #: The first key of every worker's liveness lock (the second: the hash of its id).
 LIVENESS_LOCK_CLASS = 74_200_391
@@ -56,8 +56,7 @@ class Backend(abc.ABC):
         connection: Connection,
         worker_id: str,
         outcomes: Sequence[tuple[RunLease, Outcome]],
-        types: Sequence[str],
-        limit: int,
+        claim: ClaimRequest,
         now: datetime,
     ) -> tuple[list[bool], list[Any]]:
         """Outcomes, claim and events in one transaction: (held flags, claimed rows)."""
@@ -128,11 +127,10 @@ class PostgresBackend(Backend):
         connection: Connection,
         worker_id: str,
         outcomes: Sequence[tuple[RunLease, Outcome]],
-        types: Sequence[str],
-        limit: int,
+        claim: ClaimRequest,
         now: datetime,
     ) -> tuple[list[bool], list[Any]]:
-        return pg_round.run_round(connection, worker_id, outcomes, types, limit, now)
+        return pg_round.run_round(connection, worker_id, outcomes, claim, now)
 
     def kept_round_connection(self) -> KeptConnection:
         return KeptConnection(self._autocommit, pg_round.prepare)
@@ -208,11 +206,10 @@ class SqliteBackend(Backend):
         connection: Connection,
         worker_id: str,
         outcomes: Sequence[tuple[RunLease, Outcome]],
-        types: Sequence[str],
-        limit: int,
+        claim: ClaimRequest,
         now: datetime,
     ) -> tuple[list[bool], list[Any]]:
-        return sqlite_round.run_round(connection, worker_id, outcomes, types, limit, now)
+        return sqlite_round.run_round(connection, worker_id, outcomes, claim, now)
 
     def kept_round_connection(self) -> KeptConnection:
         return KeptConnection(self.engine)

@@ -24,13 +24,14 @@ from sqlalchemy import (
     exists,
     func,
     literal_column,
+    or_,
     select,
     text,
 )
 from sqlalchemy.exc import IntegrityError
 
-from jobprocessor.model import Event, Job, Status, utcnow
-from jobprocessor.store import listing
+from jobprocessor.model import Event, Job, QueueInfo, Status, utcnow
+from jobprocessor.store import listing, queue_view
 from jobprocessor.store._sql import (
     CANCEL_CHANNEL,
     FINISHED,
@@ -44,14 +45,24 @@ from jobprocessor.store._sql import (
 )
 from jobprocessor.store.backend import Backend, backend_for
 from jobprocessor.store.engine import KeptConnection, reading
-from jobprocessor.store.records import JobQuery, NewJob, Outcome, RunLease
+from jobprocessor.store.records import (
+    NO_CLAIM,
+    ClaimRequest,
+    JobQuery,
+    NewJob,
+    Outcome,
+    RunLease,
+)
 from jobprocessor.store.reports import ReportStore
 from jobprocessor.store.tables import ERROR_TYPE_LENGTH, jobs
+from jobprocessor.store.waiting import with_waiting_reasons
 from jobprocessor.store.workers import Rescued, WorkerRegistry
 
 __all__ = [
     "CANCEL_CHANNEL",
+    "NO_CLAIM",
     "QUEUED_CHANNEL",
+    "ClaimRequest",
     "JobQuery",
     "JobStore",
     "NewJob",
@@ -109,7 +120,12 @@ class JobStore:
                 "params": new.params,
                 "submitted_by": new.submitted_by,
                 "created_at": now,
-                "lock_key": new.lock_key,
+                "limit_key": new.limit_key,
+                "concurrency_limit": new.concurrency_limit,
+                "queue": new.queue or new.category,
+                "priority": new.priority,
+                "timeout": new.timeout,
+                "run_at": new.run_at,
                 "max_retries": new.max_retries,
                 "cancel_grace": new.cancel_grace,
                 "restarted_from": new.restarted_from,
@@ -172,6 +188,14 @@ class JobStore:
                 self._title_index = listing.has_title_index(connection)
             rows = listing.list_rows(connection, query, title_index=self._title_index)
         return [row_to_job(row) for row in rows]
+
+    def queues(self) -> builtins.list[QueueInfo]:
+        """The queues with their jobs, limits and workers (``queue_view``)."""
+        return queue_view.queues(self.engine)
+
+    def explain_waiting(self, listed: Sequence[Job]) -> builtins.list[Job]:
+        """The jobs, each queued one with why it has not started (``waiting``)."""
+        return with_waiting_reasons(self.engine, listed)
 
     def restarts_of(self, job_id: int) -> builtins.list[int]:
         with self.reading() as connection:
@@ -238,26 +262,26 @@ class JobStore:
 
     # -- workers --------------------------------------------------------------
 
-    def claim(self, worker_id: str, types: Sequence[str], limit: int) -> builtins.list[Job]:
-        """Take up to ``limit`` queued jobs of the given types for this worker.
+    def claim(
+        self, worker_id: str, types: Sequence[str], limit: int, claim: ClaimRequest | None = None
+    ) -> builtins.list[Job]:
+        """Take up to ``limit`` queued jobs of the given types for this worker (from
+        every queue, unless ``claim`` says otherwise); see ``round_sql.claim_sql``.
 
         PostgreSQL skips rows other workers have locked; SQLite's BEGIN IMMEDIATE
-        makes the whole claim one writer at a time. Jobs whose lock value is held
-        by a running job are left queued, and of several queued jobs with one lock
-        value only the oldest is taken; the unique index on held lock values turns
-        a race between two workers into an error for one of them, which then
-        claims nothing this round.
+        makes the whole claim one writer at a time. The unique index on held places
+        of limits turns a race between two workers into an error for one of them,
+        which then claims nothing this round.
         """
-        return self.finish_and_claim(worker_id, [], types, limit)[1]
+        return self.finish_and_claim(worker_id, [], claim or ClaimRequest.anything(types, limit))[1]
 
     def finish_and_claim(
         self,
         worker_id: str,
         outcomes: Sequence[tuple[RunLease, Outcome]],
-        types: Sequence[str],
-        limit: int,
+        claim: ClaimRequest = NO_CLAIM,
     ) -> tuple[builtins.list[bool], builtins.list[Job]]:
-        """Record how jobs ended and claim up to ``limit`` new ones, in ONE transaction.
+        """Record how jobs ended and claim new ones (``claim``), in ONE transaction.
 
         One commit instead of one per finished job plus one per claim: on a busy
         worker the commit (a WAL flush) is most of a job's cost. Each outcome is
@@ -272,16 +296,15 @@ class JobStore:
         outcomes = [(lease, _storable(outcome)) for lease, outcome in outcomes]
         try:
             with self._round_connection() as connection:
-                flags, rows = self.backend.run_round(
-                    connection, worker_id, outcomes, types, limit, now
-                )
+                flags, rows = self.backend.run_round(connection, worker_id, outcomes, claim, now)
         except IntegrityError:
-            if not (types and limit > 0):
+            if not claim.wanted:
                 raise
-            # Lost a lock race: the transaction is gone; write the outcomes alone.
+            # Lost a race for a limit's place: the transaction is gone; write the
+            # outcomes alone.
             if not outcomes:
                 return [], []
-            return self.finish_and_claim(worker_id, outcomes, [], 0)[0], []
+            return self.finish_and_claim(worker_id, outcomes)[0], []
         claimed = [row_to_job(r) for r in rows]
         claimed.sort(key=lambda j: j.id)
         return flags, claimed
@@ -320,10 +343,21 @@ class JobStore:
             connection.close()
 
     def has_queued(self, types: Sequence[str]) -> bool:
-        """A cheap, lock-free look before a claim (SQLite claims take the write lock)."""
-        statement = select(exists().where(IS_QUEUED, jobs.c.type.in_(list(types))))
+        """A cheap, lock-free look before a claim (SQLite claims take the write lock):
+        is a job of these types queued and due?"""
+        due = or_(jobs.c.run_at.is_(None), jobs.c.run_at <= utcnow())
+        statement = select(exists().where(IS_QUEUED, jobs.c.type.in_(list(types)), due))
         with self.reading() as connection:
             return bool(connection.execute(statement).scalar())
+
+    def next_due(self, types: Sequence[str]) -> datetime | None:
+        """When the earliest delayed job of these types falls due (None: none waits)."""
+        statement = select(func.min(jobs.c.run_at)).where(
+            IS_QUEUED, jobs.c.run_at > utcnow(), jobs.c.type.in_(list(types))
+        )
+        with self.reading() as connection:
+            due: datetime | None = connection.execute(statement).scalar()
+        return due
 
     def cancel_requests(self, worker_id: str) -> builtins.list[int]:
         """Ids of this worker's jobs that were asked to stop."""
@@ -335,7 +369,7 @@ class JobStore:
 
     def finish(self, lease: RunLease, outcome: Outcome) -> bool:
         """Record how a job ended; False if the run no longer held it."""
-        return self.finish_and_claim(lease.worker_id, [(lease, outcome)], [], 0)[0][0]
+        return self.finish_and_claim(lease.worker_id, [(lease, outcome)])[0][0]
 
     def durations(
         self, *, since: datetime, bounds: Sequence[float]

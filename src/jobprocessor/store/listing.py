@@ -93,6 +93,8 @@ def _filters(query: JobQuery) -> list[ColumnElement[bool]]:
         conditions.append(jobs.c.type == query.type)
     if query.category is not None:
         conditions.append(jobs.c.category == query.category)
+    if query.queue is not None:
+        conditions.append(jobs.c.queue == query.queue)
     if query.text:
         conditions.append(func.lower(jobs.c.title).like(_contains(query.text), escape="\\"))
     return conditions

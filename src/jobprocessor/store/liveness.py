@@ -48,10 +48,18 @@ class Liveness:
             self._engine = backend.engine
             self._connection = KeptConnection(backend.engine)
 
-    def register(self, *, host: str, pid: int, slots: int) -> None:
-        """Add the worker's row (a new one after it was declared lost)."""
+    def register(self, *, host: str, pid: int, slots: int, queues: str | None = None) -> None:
+        """Add the worker's row (a new one after it was declared lost); ``queues`` is
+        what it serves, as ``--queues`` says (None: every queue)."""
         now = self.backend.now()
-        values = {"host": host, "pid": pid, "slots": slots, "started_at": now, "heartbeat_at": now}
+        values = {
+            "host": host,
+            "pid": pid,
+            "slots": slots,
+            "queues": queues,
+            "started_at": now,
+            "heartbeat_at": now,
+        }
         with self._connection.use() as connection:
             self._lock(connection)
             with connection.begin():  # on PostgreSQL (autocommit) only a marker

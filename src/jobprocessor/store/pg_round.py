@@ -27,6 +27,7 @@ from jobprocessor.model import Event
 from jobprocessor.store.engine import execute_on_driver
 from jobprocessor.store.round_sql import (
     Flavour,
+    claim_parameters,
     claim_sql,
     end_events,
     finish_sql,
@@ -36,7 +37,7 @@ from jobprocessor.store.round_sql import (
 from jobprocessor.store.tables import job_events
 
 if TYPE_CHECKING:
-    from jobprocessor.store.records import Outcome, RunLease
+    from jobprocessor.store.records import ClaimRequest, Outcome, RunLease
 
 
 def _records(parameter: str, columns: dict[str, str], alias: str) -> str:
@@ -49,7 +50,9 @@ FLAVOUR = Flavour(
     records=_records,
     member=lambda column, parameter: f"{column} = ANY(CAST(%({parameter})s AS text[]))",
     list_value=list,
-    skip_locked="FOR UPDATE OF q SKIP LOCKED",
+    skip_locked="FOR UPDATE OF e SKIP LOCKED",
+    json_int=lambda parameter, key: f"CAST(CAST(%({parameter})s AS jsonb) ->> {key} AS integer)",
+    returning_all=lambda alias: f"{alias}.*",
 )
 
 _EVENT_COLUMNS = {"job_id": "bigint", "n": "integer", "event": "text", "detail": "text"}
@@ -81,8 +84,7 @@ def run_round(
     connection: Connection,
     worker_id: str,
     outcomes: Sequence[tuple[RunLease, Outcome]],
-    types: Sequence[str],
-    limit: int,
+    claim: ClaimRequest,
     now: datetime,
 ) -> tuple[list[bool], list[Any]]:
     """Run one round on a ``prepare``d connection: (held flags per outcome, claimed rows).
@@ -97,8 +99,7 @@ def run_round(
     parameters = {
         "outcomes": outcomes_value(outcomes),
         "events": json.dumps(events),
-        "types": FLAVOUR.list_value(types),
-        "claim_limit": limit if types else 0,
+        **claim_parameters(claim, FLAVOUR),
         "worker": worker_id,
         "now": now,
         "started_detail": started_detail(worker_id),

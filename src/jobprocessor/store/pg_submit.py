@@ -34,7 +34,12 @@ COLUMNS = {
     "title": "text",
     "params": "jsonb",
     "submitted_by": "text",
-    "lock_key": "text",
+    "limit_key": "text",
+    "concurrency_limit": "integer",
+    "queue": "text",
+    "priority": "integer",
+    "timeout": "double precision",
+    "run_at": "timestamptz",
     "max_retries": "integer",
     "cancel_grace": "double precision",
     "restarted_from": "bigint",
@@ -82,6 +87,13 @@ def submit(
 
     The rows come back in the order given: ids follow the input's order.
     """
-    document = json.dumps([{name: row[name] for name in COLUMNS} for row in rows])
+    document = json.dumps([{name: row[name] for name in COLUMNS} for row in rows], default=_iso)
     parameters = {"jobs": document, "now": now, "by": by, "channel": channel}
     return execute_on_driver(connection, SUBMIT_SQL, parameters)
+
+
+def _iso(value: object) -> str:
+    """A time for the JSON document (``timestamptz`` reads ISO 8601 with its zone)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from jobprocessor.model import Job, JobError, Status
@@ -10,7 +12,7 @@ from jobprocessor.model import Job, JobError, Status
 
 @dataclass(frozen=True, slots=True)
 class NewJob:
-    """A job ready to be stored: validated settings, resolved title and lock."""
+    """A job ready to be stored: validated settings, resolved title, queue and limit."""
 
     type: str
     category: str
@@ -18,9 +20,14 @@ class NewJob:
     params: dict[str, Any]
     submitted_by: str
     cancel_grace: float
-    lock_key: str | None = None
+    limit_key: str | None = None
+    concurrency_limit: int | None = None
     max_retries: int = 0
     restarted_from: int | None = None
+    queue: str = ""
+    priority: int = 0
+    timeout: float | None = None
+    run_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +35,7 @@ class JobQuery:
     """A filtered, newest-first page of jobs (keyset pagination on id)."""
 
     statuses: frozenset[Status] | None = None
+    queue: str | None = None
     submitted_by: str | None = None
     type: str | None = None
     category: str | None = None
@@ -68,3 +76,30 @@ class RunLease:
         if job.worker_id is None:
             raise ValueError(f"job {job.id} was not claimed by a worker")
         return cls(job.id, job.worker_id, job.attempts)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    """What a round claims: up to ``limit`` jobs of ``types``, from queues with room.
+
+    ``queues`` names queues with how many more jobs each may take in this worker;
+    ``others`` is the room of every other queue together (None: not served).
+    """
+
+    types: Sequence[str] = ()
+    limit: int = 0
+    queues: Mapping[str, int] = field(default_factory=dict)
+    others: int | None = None
+
+    @classmethod
+    def anything(cls, types: Sequence[str], limit: int) -> ClaimRequest:
+        """Up to ``limit`` jobs of these types, from every queue."""
+        return cls(tuple(types), limit, {}, limit)
+
+    @property
+    def wanted(self) -> bool:
+        return bool(self.types) and self.limit > 0
+
+
+#: A round that only writes outcomes.
+NO_CLAIM = ClaimRequest()

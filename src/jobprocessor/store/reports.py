@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
-from jobprocessor.model import ArtifactInfo, Progress, ReportEntry, TimelineEvent, utcnow
-from jobprocessor.store._sql import clip, held_by
+from jobprocessor.model import ArtifactInfo, Event, Progress, ReportEntry, TimelineEvent, utcnow
+from jobprocessor.store._sql import INSERT_EVENTS, clip, event_row, held_by
 from jobprocessor.store.engine import reading
 from jobprocessor.store.records import RunLease
 from jobprocessor.store.tables import job_artifacts, job_entries, job_events, jobs
@@ -78,6 +78,17 @@ class ReportStore:
                     data=data,
                     created_at=utcnow(),
                 )
+            )
+            return True
+
+    def add_event(self, lease: RunLease, event: Event, detail: str | None = None) -> bool:
+        """Add an event of the run to the job's timeline; False (nothing added) if the
+        run no longer holds the job."""
+        with self.engine.begin() as connection:
+            if not _still_held(connection, lease):
+                return False
+            connection.execute(
+                INSERT_EVENTS, [event_row(lease.job_id, event, None, utcnow(), detail)]
             )
             return True
 

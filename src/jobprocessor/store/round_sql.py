@@ -26,7 +26,7 @@ from jobprocessor.store._sql import HELD_SQL
 from jobprocessor.store.tables import jobs
 
 if TYPE_CHECKING:
-    from jobprocessor.store.records import Outcome, RunLease
+    from jobprocessor.store.records import ClaimRequest, Outcome, RunLease
 
 #: The columns of an outcome in the ``outcomes`` parameter, with their SQL types.
 #: (``job_id``, not ``id``: SQLite's RETURNING names the updated table's columns
@@ -59,6 +59,11 @@ class Flavour:
     list_value: Callable[[Sequence[str]], Any]
     #: Appended to the claim's choice of rows: skip rows other workers have locked.
     skip_locked: str
+    #: ``json_int(parameter, key)``: the integer under the key (an SQL expression) of a
+    #: JSON object parameter, NULL if absent.
+    json_int: Callable[[str, str], str]
+    #: ``returning_all(alias)``: every column of an updated table, for RETURNING.
+    returning_all: Callable[[str], str]
 
 
 def finish_sql(flavour: Flavour) -> str:
@@ -80,33 +85,106 @@ RETURNING id"""
 
 
 def claim_sql(flavour: Flavour) -> str:
-    """Take queued jobs of the given types whose lock value no running job holds,
-    most urgent first (priority, then age); of several queued jobs with one lock
-    value only the first. The claimed rows, whole."""
-    p = flavour.param
+    """Take the queued jobs that free slots should run next (docs/reference/scheduling.md).
+
+    A job may start if its type is one the worker knows, its queue one the worker
+    serves with room left (``queues``: the named queues' allowances as a JSON object;
+    ``others``: every other queue's, NULL if not served), its ``run_at`` has come, and
+    its limit has a free place. Of those, the highest priority first; among equal
+    priorities the submitter with the fewest jobs running (counting the ones this very
+    round gives them), then the one whose latest job started longest ago (never:
+    first), then the oldest job. Every submitter's first few jobs are looked at
+    (``submitters``: one index probe per submitter), so that one person's thousands
+    of queued jobs cannot hide another's one. Of several jobs of one limit, one per
+    round. A claimed job of a limit takes its lowest free place (``limit_slot``); the
+    unique index on held places turns a race between two workers for the last one into
+    an error for one of them, which claims nothing that round.
+    """
+    p, held = flavour.param, HELD_SQL
+    queued = f"'{Status.QUEUED.value}'"
+    allowance = f"COALESCE({flavour.json_int('queues', '{queue}')}, {p('others')})"
+    limit_open = f"""(e.limit_key IS NULL OR (
+                SELECT count(*) FROM {jobs.name} AS h
+                WHERE h.limit_key = e.limit_key AND h.status IN {held}
+            ) < e.concurrency_limit)"""
+    free_place = f"""(SELECT min(t.place + 1) FROM (
+                SELECT -1 AS place
+                UNION ALL
+                SELECT h.limit_slot FROM {jobs.name} AS h
+                WHERE h.limit_key = o.limit_key AND h.status IN {held}
+            ) AS t
+            WHERE t.place + 1 < o.concurrency_limit AND NOT EXISTS (
+                SELECT 1 FROM {jobs.name} AS h
+                WHERE h.limit_key = o.limit_key AND h.status IN {held}
+                  AND h.limit_slot = t.place + 1))"""
+    order = "priority DESC, load, last_start NULLS FIRST, id"
     return f"""
-UPDATE {jobs.name}
+UPDATE {jobs.name} AS j
 SET status = '{Status.RUNNING.value}', worker_id = {p("worker")}, started_at = {p("now")},
-    attempts = attempts + 1
-WHERE status = '{Status.QUEUED.value}' AND id IN (
-    SELECT id FROM (
-        SELECT id, lock_key,
-               row_number() OVER (PARTITION BY lock_key ORDER BY id) AS rank
-        FROM (
-            SELECT q.id, q.lock_key FROM {jobs.name} AS q
-            WHERE q.status = '{Status.QUEUED.value}'
-              AND {flavour.member("q.type", "types")}
-              AND (q.lock_key IS NULL OR NOT EXISTS (
-                  SELECT 1 FROM {jobs.name} AS h
-                  WHERE h.lock_key = q.lock_key AND h.status IN {HELD_SQL}))
-            ORDER BY q.priority, q.id
+    attempts = j.attempts + 1, limit_slot = c.place
+FROM (
+    WITH RECURSIVE submitters(name) AS (
+        SELECT min(submitted_by) FROM {jobs.name} WHERE status = {queued}
+        UNION ALL
+        SELECT (
+            SELECT min(n.submitted_by) FROM {jobs.name} AS n
+            WHERE n.status = {queued} AND n.submitted_by > s.name
+        )
+        FROM submitters AS s WHERE s.name IS NOT NULL
+    ),
+    candidates AS (
+        SELECT q.id, q.submitted_by, q.priority, q.queue, q.limit_key, q.concurrency_limit,
+               row_number() OVER (
+                   PARTITION BY q.limit_key ORDER BY q.priority DESC, q.id
+               ) AS nth_of_limit
+        FROM submitters AS s
+        JOIN {jobs.name} AS q ON q.id IN (
+            SELECT e.id FROM {jobs.name} AS e
+            WHERE e.status = {queued} AND e.submitted_by = s.name
+              AND {flavour.member("e.type", "types")}
+              AND (e.run_at IS NULL OR e.run_at <= {p("now")})
+              AND {allowance.format(queue="e.queue")} > 0
+              AND {limit_open}
+            ORDER BY e.priority DESC, e.id
             LIMIT {p("claim_limit")}
             {flavour.skip_locked}
-        ) AS candidates
-    ) AS ranked
-    WHERE lock_key IS NULL OR rank = 1
-)
-RETURNING *"""
+        )
+    ),
+    scored AS (
+        SELECT d.id, d.priority, d.queue, d.limit_key, d.concurrency_limit,
+               (SELECT count(*) FROM {jobs.name} AS h
+                WHERE h.submitted_by = d.submitted_by AND h.status IN {held})
+               + row_number() OVER (
+                   PARTITION BY d.submitted_by ORDER BY d.priority DESC, d.id
+               ) - 1 AS load,
+               (SELECT max(h.started_at) FROM {jobs.name} AS h
+                WHERE h.submitted_by = d.submitted_by AND h.started_at IS NOT NULL
+               ) AS last_start
+        FROM candidates AS d
+        WHERE d.limit_key IS NULL OR d.nth_of_limit = 1
+    ),
+    ordered AS (
+        SELECT o.*, row_number() OVER (PARTITION BY o.queue ORDER BY {order}) AS nth_of_queue
+        FROM scored AS o
+    )
+    SELECT o.id, CASE WHEN o.limit_key IS NULL THEN NULL ELSE {free_place} END AS place
+    FROM ordered AS o
+    WHERE o.nth_of_queue <= {allowance.format(queue="o.queue")}
+    ORDER BY {order}
+    LIMIT {p("claim_limit")}
+) AS c
+WHERE j.id = c.id AND j.status = {queued}
+RETURNING {flavour.returning_all("j")}"""
+
+
+def claim_parameters(claim: ClaimRequest, flavour: Flavour) -> dict[str, Any]:
+    """The claim's parameters: types, how many, and each queue's room."""
+    return {
+        "types": flavour.list_value(claim.types),
+        "claim_limit": claim.limit if claim.wanted else 0,
+        "queues": json.dumps(dict(claim.queues)),
+        "others": claim.others,
+    }
 
 
 def outcomes_value(outcomes: Sequence[tuple[RunLease, Outcome]]) -> str:

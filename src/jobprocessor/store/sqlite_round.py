@@ -28,6 +28,7 @@ from sqlalchemy.types import TypeEngine
 from jobprocessor.model import Event
 from jobprocessor.store.round_sql import (
     Flavour,
+    claim_parameters,
     claim_sql,
     end_events,
     finish_sql,
@@ -37,7 +38,7 @@ from jobprocessor.store.round_sql import (
 from jobprocessor.store.tables import job_events, jobs
 
 if TYPE_CHECKING:
-    from jobprocessor.store.records import Outcome, RunLease
+    from jobprocessor.store.records import ClaimRequest, Outcome, RunLease
 
 
 def _records(parameter: str, columns: dict[str, str], alias: str) -> str:
@@ -55,6 +56,9 @@ FLAVOUR = Flavour(
     member=lambda column, parameter: f"{column} IN (SELECT value FROM json_each(:{parameter}))",
     list_value=lambda values: json.dumps(list(values)),
     skip_locked="",  # BEGIN IMMEDIATE: one writer at a time, nothing to skip
+    json_int=lambda parameter, key: f"""json_extract(:{parameter}, '$."' || {key} || '"')""",
+    # SQLite's RETURNING names the updated table's columns unqualified.
+    returning_all=lambda alias: "*",
 )
 FINISH_SQL = finish_sql(FLAVOUR)
 CLAIM_SQL = claim_sql(FLAVOUR)
@@ -65,8 +69,7 @@ def run_round(
     connection: Connection,
     worker_id: str,
     outcomes: Sequence[tuple[RunLease, Outcome]],
-    types: Sequence[str],
-    limit: int,
+    claim: ClaimRequest,
     now: datetime,
 ) -> tuple[list[bool], list[Any]]:
     """Run one round in a transaction of its own: (held flags per outcome, claimed rows).
@@ -85,14 +88,9 @@ def run_round(
             parameters = {"outcomes": outcomes_value(outcomes), "now": at, "worker": worker_id}
             finished = {row[0] for row in driver.execute(sql, parameters).fetchall()}
         rows: list[Any] = []
-        if types and limit > 0:
+        if claim.wanted:
             sql = CLAIM_SQL
-            parameters = {
-                "worker": worker_id,
-                "now": at,
-                "types": FLAVOUR.list_value(types),
-                "claim_limit": limit,
-            }
+            parameters = {"worker": worker_id, "now": at, **claim_parameters(claim, FLAVOUR)}
             rows = _converters(connection.dialect).rows(driver.execute(sql, parameters))
         events = [
             (job_id, at, event, None, detail)

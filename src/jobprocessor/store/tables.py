@@ -74,6 +74,8 @@ Json = JSON().with_variant(JSONB(), "postgresql")
 
 #: Longest exception name a job's record keeps (longer ones are cut when stored).
 ERROR_TYPE_LENGTH = 200
+#: Longest queue name.
+QUEUE_NAME_LENGTH = 100
 
 jobs = Table(
     "jobprocessor_jobs",
@@ -88,8 +90,18 @@ jobs = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime),
     Column("finished_at", UTCDateTime),
+    Column("queue", String(QUEUE_NAME_LENGTH), nullable=False, server_default=text("''")),
+    #: Higher runs sooner (-100..100).
     Column("priority", Integer, nullable=False, server_default=text("0")),
-    Column("lock_key", String(500)),
+    #: Seconds the job may run before it is stopped; NULL: no limit.
+    Column("timeout", Float),
+    #: Not before this time (a delayed job); NULL: at once.
+    Column("run_at", UTCDateTime),
+    #: The limit this job counts against (a ``lock`` is a limit of 1), its size, and
+    #: while the job is held, which of the limit's places it takes (unique per key).
+    Column("limit_key", String(500)),
+    Column("concurrency_limit", Integer),
+    Column("limit_slot", Integer),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("max_retries", Integer, nullable=False, server_default=text("0")),
     Column("cancel_grace", Float, nullable=False),
@@ -108,6 +120,7 @@ jobs = Table(
     Index("ix_jobprocessor_jobs_status_id", "status", "id"),
     Index("ix_jobprocessor_jobs_submitted_by_status_id", "submitted_by", "status", "id"),
     Index("ix_jobprocessor_jobs_type_id", "type", "id"),
+    Index("ix_jobprocessor_jobs_queue_id", "queue", "id"),
     # Partial (migration 0004): a status change writes only the indexes whose
     # predicate its row meets, and these are asked about those rows alone.
     Index(
@@ -128,24 +141,44 @@ jobs = Table(
         postgresql_where=text("finished_at IS NOT NULL"),
         sqlite_where=text("finished_at IS NOT NULL"),
     ),
+    # When the next delayed job is due.
     Index(
-        "ix_jobprocessor_jobs_queued",
-        # `status` leads although the index holds queued rows only: SQLite's planner
-        # matches the claim's `status = ?` to it only then, even before ANALYZE.
-        "status",
-        "priority",
-        "id",
-        postgresql_where=text("status = 'queued'"),
-        sqlite_where=text("status = 'queued'"),
+        "ix_jobprocessor_jobs_run_at",
+        "run_at",
+        postgresql_where=text("status = 'queued' AND run_at IS NOT NULL"),
+        sqlite_where=text("status = 'queued' AND run_at IS NOT NULL"),
     ),
-    # The hard guarantee behind `lock`: at most one held job per lock value.
+    # Fair share: when each submitter's latest job started.
     Index(
-        "ux_jobprocessor_jobs_held_lock",
-        "lock_key",
+        "ix_jobprocessor_jobs_submitted_by_started_at",
+        "submitted_by",
+        "started_at",
+        postgresql_where=text("started_at IS NOT NULL"),
+        sqlite_where=text("started_at IS NOT NULL"),
+    ),
+    # The hard guarantee behind `limit` (and `lock`): each place of a limit is taken by
+    # one held job at most, so no more than N run, whatever the races between workers.
+    Index(
+        "ux_jobprocessor_jobs_held_limit",
+        "limit_key",
+        "limit_slot",
         unique=True,
-        postgresql_where=text("lock_key IS NOT NULL AND status IN ('running', 'canceling')"),
-        sqlite_where=text("lock_key IS NOT NULL AND status IN ('running', 'canceling')"),
+        postgresql_where=text("limit_key IS NOT NULL AND status IN ('running', 'canceling')"),
+        sqlite_where=text("limit_key IS NOT NULL AND status IN ('running', 'canceling')"),
     ),
+)
+
+# The claim's: each submitter's queued jobs, most urgent first (fair share looks at
+# every submitter's first few). `status` leads although the index holds queued rows
+# only: SQLite's planner matches the claim's `status = ?` to it only then.
+Index(
+    "ix_jobprocessor_jobs_queued",
+    jobs.c.status,
+    jobs.c.submitted_by,
+    jobs.c.priority.desc(),
+    jobs.c.id,
+    postgresql_where=text("status = 'queued'"),
+    sqlite_where=text("status = 'queued'"),
 )
 
 #: The title search's index, built by migration 0003 outside these tables: a
@@ -200,6 +233,8 @@ workers = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
     Column("stopping", Boolean, nullable=False, server_default=text("false")),
+    #: The queues it serves, as given to ``--queues`` (NULL: every queue).
+    Column("queues", String(1000)),
 )
 
 users = Table(

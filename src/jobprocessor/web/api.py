@@ -14,7 +14,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
 
-from jobprocessor.model import Status, StatusGroup
+from jobprocessor.model import Status, StatusGroup, utcnow
 from jobprocessor.service import MAX_PAGE, ListFilter
 from jobprocessor.web.context import WebContext, web
 from jobprocessor.web.schemas import (
@@ -26,6 +26,7 @@ from jobprocessor.web.schemas import (
     JobPage,
     JobTypeOut,
     PlainText,
+    QueueOut,
     ReportOut,
     SubmitIn,
     UserOut,
@@ -58,6 +59,7 @@ def list_jobs(
     user: Filter = None,
     type: Filter = None,
     category: Filter = None,
+    queue: Filter = None,
     q: Filter = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=20, pattern=PlainText)] = None,
@@ -71,6 +73,7 @@ def list_jobs(
             user=user,
             type=type,
             category=category,
+            queue=queue,
             q=q,
             limit=limit,
             cursor=cursor,
@@ -84,7 +87,7 @@ def list_jobs(
 @router.post("/jobs", status_code=201, response_model=JobOut, tags=["jobs"])
 def submit_job(body: SubmitIn, context: Web, caller: Who) -> Response:
     """Queue a job; its settings are validated first (422 names each bad field)."""
-    job = context.service.submit(caller.actor, body.type, body.params, title=body.title)
+    job = context.service.submit(caller.actor, body.type, body.params, body.options())
     return JSONResponse(job.to_dict(), status_code=201)
 
 
@@ -193,3 +196,10 @@ def list_users(context: Web, caller: Who) -> Response:
 def list_workers(context: Web, caller: Who) -> Response:
     """Live workers and the jobs they run (admins only)."""
     return JSONResponse([w.to_dict() for w in context.service.workers(caller.actor)])
+
+
+@router.get("/queues", response_model=list[QueueOut], tags=["workers"])
+def list_queues(context: Web, caller: Who) -> Response:
+    """Queues with their waiting and running jobs, limits and workers (admins only)."""
+    now = utcnow()
+    return JSONResponse([q.to_dict(now) for q in context.service.queues(caller.actor)])

@@ -29,6 +29,7 @@ class ListView:
     user: str | None = None
     type: str | None = None
     category: str | None = None
+    queue: str | None = None
     q: str | None = None
     cursor: str | None = None
     limit: int = DEFAULT_LIMIT
@@ -40,6 +41,7 @@ class ListView:
             user=self.user,
             type=self.type,
             category=self.category,
+            queue=self.queue,
             q=self.q,
             limit=self.limit,
             cursor=self.cursor,
@@ -63,7 +65,7 @@ class ListView:
     @property
     def is_filtered(self) -> bool:
         return self.status_group is not StatusGroup.ALL or any(
-            (self.user, self.type, self.category, self.q)
+            (self.user, self.type, self.category, self.queue, self.q)
         )
 
     def describe(self) -> str:
@@ -77,6 +79,8 @@ class ListView:
             parts.append(f"type {self.type}")
         if self.category:
             parts.append(f"category {self.category}")
+        if self.queue:
+            parts.append(f"queue {self.queue}")
         if self.q:
             parts.append(f"title containing “{self.q}”")
         return ", ".join(parts)
@@ -87,6 +91,7 @@ def list_view(
     user: Text = None,
     type: Text = None,
     category: Text = None,
+    queue: Text = None,
     q: Text = None,
     cursor: Annotated[str | None, Query(max_length=20, pattern=PlainText)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_LIMIT,
@@ -98,6 +103,7 @@ def list_view(
         user or None,
         type or None,
         category or None,
+        queue or None,
         q or None,
         cursor or None,
         limit,

@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from jobprocessor.model import Status
+from jobprocessor.model import Status, utcnow
 from jobprocessor.service import DURATION_BOUNDS, Metrics
 from jobprocessor.web.context import WebContext, web
 from jobprocessor.web.security import Caller, api_caller
@@ -43,6 +43,25 @@ class SnapshotCollector(Collector):
             "Jobs waiting for a worker.",
             value=snapshot.by_status.get(Status.QUEUED, 0),
         )
+        queued = GaugeMetricFamily(
+            "jobprocessor_queue_jobs",
+            "Active jobs by queue: waiting (due), delayed (run_at to come), running.",
+            labels=["queue", "state"],
+        )
+        oldest = GaugeMetricFamily(
+            "jobprocessor_queue_oldest_wait_seconds",
+            "How long the oldest waiting job of each queue has waited.",
+            labels=["queue"],
+        )
+        now = utcnow()
+        for queue in snapshot.queues:
+            queued.add_metric([queue.name, "waiting"], queue.waiting)
+            queued.add_metric([queue.name, "delayed"], queue.delayed)
+            queued.add_metric([queue.name, "running"], queue.running)
+            if queue.oldest_since is not None:
+                oldest.add_metric([queue.name], (now - queue.oldest_since).total_seconds())
+        yield queued
+        yield oldest
         yield GaugeMetricFamily(
             "jobprocessor_workers", "Live worker processes.", value=snapshot.workers
         )

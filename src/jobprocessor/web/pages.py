@@ -1,4 +1,4 @@
-"""The JobProcessor console: the job list, the report page and the workers view.
+"""The JobProcessor console: the job list, the report page, the workers and queues views.
 
 Pages are rendered on the server and work without JavaScript (the actions are a
 plain form); ``static/console.js`` adds the select-user dialog, the delete
@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from jobprocessor.model import Actor
+from jobprocessor.model import Actor, utcnow
 from jobprocessor.service import MAX_PAGE, Page
 from jobprocessor.web.api import artifact_response
 from jobprocessor.web.context import WebContext, web
@@ -42,7 +42,8 @@ def _list_values(
 ) -> dict[str, Any]:
     page: Page = context.service.list(actor, view.to_filter())
     users = context.service.visible_users(actor) if actor.is_admin and with_users else []
-    return {"view": view, "page": page, "users": users}
+    queues = sorted({t.queue for t in context.service.job_types()} | {view.queue or ""} - {""})
+    return {"view": view, "page": page, "users": users, "queues": queues}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -165,3 +166,9 @@ def report_file(
 def workers_page(request: Request, context: Web, caller: Who) -> HTMLResponse:
     """Live workers, their slots and the jobs they run (admins)."""
     return render(request, "workers.html", workers=context.service.workers(caller.actor))
+
+
+@router.get("/queues", response_class=HTMLResponse)
+def queues_page(request: Request, context: Web, caller: Who) -> HTMLResponse:
+    """Each queue's waiting and running jobs, oldest wait, limits and workers (admins)."""
+    return render(request, "queues.html", queues=context.service.queues(caller.actor), now=utcnow())

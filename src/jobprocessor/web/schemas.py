@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from jobprocessor.model import Role, Status, StatusGroup
+from jobprocessor.queues import PRIORITY_MAX, PRIORITY_MIN, QUEUE_NAME
 from jobprocessor.service import MAX_PAGE
+from jobprocessor.submission import MAX_DELAY, SubmitOptions
 
 #: Largest id a database column holds; larger ones cannot name a job.
 MAX_ID = 2**63 - 1
@@ -55,6 +57,11 @@ class JobOut(BaseModel):
     cancel_requested_at: str | None
     error: ErrorDetail | None
     result: Any
+    queue: str
+    priority: int
+    timeout: float | None
+    run_at: str | None
+    waiting_for: str | None
 
 
 class JobPage(BaseModel):
@@ -70,6 +77,22 @@ class SubmitIn(BaseModel):
     type: str = Field(min_length=1, max_length=200, pattern=PlainText)
     params: dict[str, Any] = Field(default_factory=dict)
     title: str | None = Field(default=None, min_length=1, max_length=500, pattern=PlainText)
+    priority: int | None = Field(default=None, ge=PRIORITY_MIN, le=PRIORITY_MAX)
+    queue: str | None = Field(default=None, pattern=QUEUE_NAME.pattern)
+    timeout: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    run_at: AwareDatetime | None = None
+    delay: float | None = Field(default=None, ge=0, le=MAX_DELAY, allow_inf_nan=False)
+
+    def options(self) -> SubmitOptions:
+        """The submission's choices besides type and settings."""
+        return SubmitOptions(
+            title=self.title,
+            priority=self.priority,
+            queue=self.queue,
+            timeout=self.timeout,
+            run_at=self.run_at,
+            delay=self.delay,
+        )
 
 
 class BulkIn(BaseModel):
@@ -151,6 +174,30 @@ class WorkerOut(BaseModel):
     heartbeat_at: str
     stopping: bool
     jobs: list[WorkerJobOut]
+
+
+class QueueLimitOut(BaseModel):
+    key: str
+    limit: int
+    running: int
+    waiting: int
+
+
+class QueueWorkerOut(BaseModel):
+    id: str
+    cap: int | None
+
+
+class QueueOut(BaseModel):
+    """A queue (docs/reference/rest.md): its jobs, limits and workers."""
+
+    name: str
+    waiting: int
+    delayed: int
+    running: int
+    oldest_wait_seconds: float | None
+    limits: list[QueueLimitOut]
+    workers: list[QueueWorkerOut]
 
 
 class ErrorBody(BaseModel):

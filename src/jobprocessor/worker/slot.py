@@ -25,7 +25,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from typing import Protocol, TypeVar
 
-from jobprocessor.model import Job, JobError, Progress, ReportEntry, Status
+from jobprocessor.model import Event, Job, JobError, Progress, ReportEntry, Status
 from jobprocessor.store.jobs import JobStore, Outcome, RunLease
 from jobprocessor.worker import child, messages
 from jobprocessor.worker.messages import (
@@ -71,6 +71,8 @@ class _Cancel:
     requested_at: float
     deadline: float
     reason: str
+    #: The job's time limit asked it to stop, not a person (it ends failed, TimedOut).
+    timed_out: bool = False
 
 
 class _Fenced(Exception):
@@ -87,6 +89,12 @@ class _Running:
     entries: list[ReportEntry] = field(default_factory=list)
     last_flush: float = field(default_factory=time.monotonic)
     cancel: _Cancel | None = None
+    #: When its time limit is reached (``time.monotonic()``), if it has one.
+    deadline: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.job.timeout is not None:
+            self.deadline = time.monotonic() + self.job.timeout
 
 
 class Slot:
@@ -256,12 +264,16 @@ class Slot:
             if run.cancel is None and self._cancel_request.is_set():
                 run.cancel = _Cancel(now, now + job.cancel_grace, self._cancel_reason)
                 self._send_quietly(Cancel(job.id))
+            if run.cancel is None and run.deadline is not None and now >= run.deadline:
+                self._time_out(run, now)
             if run.cancel is not None and now >= run.cancel.deadline:
                 self._stop_by_force(run)
                 return
             wait = FLUSH_INTERVAL
             if run.cancel is not None:
                 wait = min(wait, run.cancel.deadline - now)
+            elif run.deadline is not None:
+                wait = min(wait, run.deadline - now)
             message = self._receive(connection, max(0.0, wait))
             if isinstance(message, _Died):
                 self._process_died(run)
@@ -284,11 +296,23 @@ class Slot:
                     raise _Fenced
             case Succeeded() | Canceled() | Failed():
                 self._flush(run)
-                self._record(run.job, _outcome(message, canceling=run.cancel is not None))
+                self._record(run.job, _outcome(message, run))
                 return True
             case _:
                 logger.warning("slot %d: unexpected message %r", self.index, message)
         return False
+
+    def _time_out(self, run: _Running, now: float) -> None:
+        """The job reached its time limit: cancel it as a person would (cooperatively,
+        then by force after ``cancel_grace``), and say so in its timeline."""
+        job = run.job
+        reason = f"its time limit of {job.timeout:g} s"
+        run.cancel = _Cancel(now, now + job.cancel_grace, reason, timed_out=True)
+        self._send_quietly(Cancel(job.id))
+        detail = f"ran for its time limit of {job.timeout:g} s; asked to stop"
+        add = self.store.reports.add_event
+        if not self._retry(functools.partial(add, run.lease, Event.TIMED_OUT, detail)):
+            raise _Fenced
 
     def _stop_by_force(self, run: _Running) -> None:
         """The job ignored its cancel for its grace period: end its process."""
@@ -299,7 +323,11 @@ class Slot:
             f"did not stop within {run.job.cancel_grace:g} s of the cancel request "
             f"({run.cancel.reason}); its process was ended"
         )
-        self._record(run.job, Outcome(Status.CANCELED, forced=True, detail=detail))
+        if run.cancel.timed_out:
+            outcome = Outcome(Status.FAILED, error=_timed_out(run.job), forced=True, detail=detail)
+        else:
+            outcome = Outcome(Status.CANCELED, forced=True, detail=detail)
+        self._record(run.job, outcome)
         self._restart_process_safely()
 
     def _process_died(self, run: _Running) -> None:
@@ -309,7 +337,9 @@ class Slot:
         error = JobError(
             "JobProcessDied", f"the job's process ended unexpectedly (exit code {code})"
         )
-        if run.cancel is not None:
+        if run.cancel is not None and run.cancel.timed_out:
+            outcome = Outcome(Status.FAILED, error=_timed_out(run.job), detail=error.message)
+        elif run.cancel is not None:
             outcome = Outcome(Status.CANCELED, detail=error.message)
         else:
             outcome = Outcome(Status.FAILED, error=error, detail=error.message)
@@ -448,13 +478,23 @@ def _run_message(job: Job) -> Run:
     return Run(job.id, job.type, job.params, job.submitted_by)
 
 
-def _outcome(message: Done, *, canceling: bool) -> Outcome:
+def _timed_out(job: Job) -> JobError:
+    return JobError("TimedOut", f"stopped: it ran longer than its time limit of {job.timeout:g} s")
+
+
+def _outcome(message: Done, run: _Running) -> Outcome:
     """The outcome to record for how the job said it ended."""
+    cancel = run.cancel
     match message:
         case Succeeded(result):
-            detail = "finished before the cancel took effect" if canceling else None
+            detail = None
+            if cancel is not None:
+                asked = "its time limit" if cancel.timed_out else "the cancel"
+                detail = f"finished before {asked} took effect"
             return Outcome(Status.SUCCEEDED, result=result, detail=detail)
         case Canceled(reason):
-            return Outcome(Status.CANCELED, detail="stopped on request" if canceling else reason)
+            if cancel is not None and cancel.timed_out:
+                return Outcome(Status.FAILED, error=_timed_out(run.job))
+            return Outcome(Status.CANCELED, detail="stopped on request" if cancel else reason)
         case Failed(error_type, text, traceback):
             return Outcome(Status.FAILED, error=JobError(error_type, text, traceback))

@@ -26,6 +26,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
@@ -33,11 +34,12 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError
 
 from jobprocessor.model import Job, utcnow
+from jobprocessor.queues import QueueSpec
 from jobprocessor.registry import Registry, load_apps, registry
 from jobprocessor.settings import Settings
 from jobprocessor.store import JobStore, create_db_engine, upgrade
 from jobprocessor.store.engine import SessionGuard
-from jobprocessor.store.jobs import Outcome, RunLease
+from jobprocessor.store.jobs import NO_CLAIM, ClaimRequest, Outcome, RunLease
 from jobprocessor.worker.heartbeat import Heartbeat
 from jobprocessor.worker.outages import guard, is_transient, retry, try_once
 from jobprocessor.worker.outcome_book import OutcomeBook, Reported
@@ -65,11 +67,14 @@ class Worker:
         concurrency: int = 1,
         apps: list[str] | None = None,
         types: Registry = registry,
+        queues: QueueSpec | str | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.settings = settings
         self.concurrency = concurrency
+        #: The queues this worker serves, with the slots each may take (``--queues``).
+        self.queues = queues if isinstance(queues, QueueSpec) else QueueSpec.parse(queues)
         self.apps = list(apps or [])
         load_apps(self.apps)
         self.types = types
@@ -212,7 +217,7 @@ class Worker:
                 continue
             jobs: list[Job] = []
             try:
-                round_ = functools.partial(self._round, outcomes, types, len(free))
+                round_ = functools.partial(self._round, outcomes, self._claim_request(types, free))
                 jobs = self._guard(round_) or []
                 for job, slot in zip(jobs, free, strict=False):
                     # Sending the job from here saves a hand-over, unless outcomes
@@ -222,11 +227,29 @@ class Worker:
                 self._end_round(outcomes, free)
             if (jobs and len(jobs) == len(free)) or self.outcomes.has_waiting():
                 continue  # there may be more; claim again once a slot frees
-            if len(jobs) < len(free) and any(job.lock_key for job, _ in outcomes):
-                # A lock freed in this round: on PostgreSQL the round's claim could
-                # not see it yet (one statement, one snapshot). Claim again now.
+            if len(jobs) < len(free) and any(job.limit_key for job, _ in outcomes):
+                # A limit's place freed in this round: on PostgreSQL the round's claim
+                # could not see it yet (one statement, one snapshot). Claim again now.
                 continue
-            wake.wait(self.settings.poll_interval)
+            wake.wait(self._idle_wait(types) if lane == 0 and free else self.settings.poll_interval)
+
+    def _claim_request(self, types: list[str], free: list[Slot]) -> ClaimRequest:
+        """What this round may claim: a job per free slot, from queues with room."""
+        running = Counter(
+            slot.job.queue for slot in self.slots if slot.job is not None and slot not in free
+        )
+        named, others = self.queues.allowances(running, len(free))
+        return ClaimRequest(tuple(types), len(free), named, others)
+
+    def _idle_wait(self, types: list[str]) -> float:
+        """How long to sleep when nothing could be claimed: the poll interval, or less
+        when a delayed job falls due sooner (a notification or a freed slot wakes the
+        worker earlier anyway)."""
+        wait = self.settings.poll_interval
+        due = self._guard(lambda: self.store.next_due(types))
+        if due is not None:
+            wait = min(wait, max(0.0, (due - utcnow()).total_seconds()))
+        return wait
 
     def _linger(self, wake: threading.Event) -> None:
         """Once a job ended while others run, wait up to ``round_linger`` for them too."""
@@ -262,18 +285,20 @@ class Worker:
         if settled and self.lanes > 1:
             self._wake.set()  # a slot held back for these outcomes may be free now
 
-    def _round(self, outcomes: list[Reported], types: list[str], want: int) -> list[Job]:
+    def _round(self, outcomes: list[Reported], claim: ClaimRequest) -> list[Job]:
         """Write finished jobs' outcomes and claim for the free slots: one transaction.
 
         If the database fails, the outcomes go back to be written next round.
         """
         if not outcomes:
-            if self.store.backend.look_before_claim and not self.store.has_queued(types):
+            if not claim.wanted:
                 return []
-            return self.store.claim(self.id, types, want)
+            if self.store.backend.look_before_claim and not self.store.has_queued(claim.types):
+                return []
+            return self.store.claim(self.id, claim.types, claim.limit, claim)
         try:
             held, jobs = self.store.finish_and_claim(
-                self.id, [(RunLease.of(job), outcome) for job, outcome in outcomes], types, want
+                self.id, [(RunLease.of(job), outcome) for job, outcome in outcomes], claim
             )
         except DBAPIError as error:
             if is_transient(error):
@@ -314,7 +339,7 @@ class Worker:
         """Write the queued outcomes without claiming (draining, stopping)."""
         outcomes = self.outcomes.take()
         if outcomes:
-            self._round(outcomes, [], 0)
+            self._round(outcomes, NO_CLAIM)
 
     def _write_outcomes_at_stop(self) -> None:
         """Every outcome is written before the worker leaves, through database outages."""
@@ -430,7 +455,12 @@ class Worker:
         self._register()
 
     def _register(self) -> None:
-        self._liveness.register(host=socket.gethostname(), pid=os.getpid(), slots=self.concurrency)
+        self._liveness.register(
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            slots=self.concurrency,
+            queues=str(self.queues),
+        )
 
     def _guard(self, action: Callable[[], T]) -> T | None:
         """Run a periodic action; a database outage is logged and tried next round."""

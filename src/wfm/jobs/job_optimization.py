@@ -23,7 +23,10 @@ def _something_to_do(value: bool, info: ValidationInfo) -> bool:
     "wfm.job_optimization",
     category="scheduling",
     title="Job optimization of level {level}, {start} to {end}",
-    lock="wfm:planning-unit:{planning_unit}",
+    # One writer per planning unit, shared with its other scheduling jobs.
+    limit=1,
+    limit_key="wfm:planning-unit:{planning_unit}",
+    timeout=3600.0,
 )
 def job_optimization_job(
     ctx: JobContext,

@@ -13,13 +13,19 @@ from wfm.scheduling.optimize import create_optimized_schedule
 from wfm.scheduling.solver import SolveControl
 
 MAX_WEEKS = 4
+#: Seconds an optimization may run before it is stopped: well past the longest solve
+#: the form offers, so that only a stuck one is stopped.
+OPTIMIZE_TIMEOUT = 3 * 3600.0
 
 
 @job(
     "wfm.create_optimized_schedule",
     category="scheduling",
     title="Optimized schedule: {weeks} week(s) from {start}",
-    lock="wfm:planning-unit:{planning_unit}",
+    # One writer per planning unit, shared with its other scheduling jobs.
+    limit=1,
+    limit_key="wfm:planning-unit:{planning_unit}",
+    timeout=OPTIMIZE_TIMEOUT,
     cancel_grace=10.0,
 )
 def optimize_job(

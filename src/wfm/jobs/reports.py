@@ -18,7 +18,12 @@ from wfm.rules import weekly_paid_minutes
 from wfm.snapshot import load_snapshot
 
 
-@job("wfm.report.weekly_schedule", category="report", title="Weekly schedule from {week}")
+@job(
+    "wfm.report.weekly_schedule",
+    category="report",
+    queue="reports",
+    title="Weekly schedule from {week}",
+)
 def weekly_schedule_job(
     ctx: JobContext,
     week: Monday,
@@ -68,7 +73,7 @@ def weekly_schedule_job(
     return report.attach(ctx, "weekly-schedule")
 
 
-@job("wfm.report.coverage", category="report", title="Coverage {start} to {end}")
+@job("wfm.report.coverage", category="report", queue="reports", title="Coverage {start} to {end}")
 def coverage_job(
     ctx: JobContext,
     start: date,
@@ -119,7 +124,12 @@ def coverage_job(
     return {**report.attach(ctx, "coverage"), **figures}
 
 
-@job("wfm.report.absences", category="report", title="Absence statistics {start} to {end}")
+@job(
+    "wfm.report.absences",
+    category="report",
+    queue="reports",
+    title="Absence statistics {start} to {end}",
+)
 def absences_job(
     ctx: JobContext,
     start: date,

@@ -1,0 +1,69 @@
+"""Why queued jobs have not started: what the database knows, put to ``waiting_reason``.
+
+Read when people look at jobs (a page of the list, one job, its report), never by
+the claim: a few small queries per page, whatever its size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, func, select
+
+from jobprocessor.model import Job, Status, utcnow
+from jobprocessor.queues import QueueSpec, ServingWorker, waiting_reason
+from jobprocessor.store._sql import HELD
+from jobprocessor.store.engine import reading
+from jobprocessor.store.tables import jobs, workers
+
+
+def with_waiting_reasons(engine: Engine, listed: Sequence[Job]) -> list[Job]:
+    """The jobs, each queued one with its ``waiting_for``."""
+    queued = [job for job in listed if job.status is Status.QUEUED]
+    if not queued:
+        return list(listed)
+    keys = sorted({job.limit_key for job in queued if job.limit_key is not None})
+    with reading(engine) as connection:
+        held_by_key: dict[str, int] = {}
+        if keys:
+            held_by_key = {
+                key: count
+                for key, count in connection.execute(
+                    select(jobs.c.limit_key, func.count())
+                    .where(jobs.c.limit_key.in_(keys), jobs.c.status.in_(HELD))
+                    .group_by(jobs.c.limit_key)
+                )
+            }
+        running: dict[str, dict[str, int]] = {}
+        for worker_id, queue, count in connection.execute(
+            select(jobs.c.worker_id, jobs.c.queue, func.count())
+            .where(jobs.c.status.in_(HELD), jobs.c.worker_id.is_not(None))
+            .group_by(jobs.c.worker_id, jobs.c.queue)
+        ):
+            running.setdefault(worker_id, {})[queue] = count
+        live = [
+            ServingWorker(row.slots, QueueSpec.recorded(row.queues), running.get(row.id, {}))
+            for row in connection.execute(
+                select(workers.c.id, workers.c.slots, workers.c.queues).where(
+                    workers.c.stopping.is_(False)
+                )
+            )
+        ]
+    now = utcnow()
+    reasons = {
+        job.id: waiting_reason(
+            queue=job.queue,
+            run_at=job.run_at,
+            limit_key=job.limit_key,
+            limit=job.concurrency_limit,
+            held_of_limit=held_by_key.get(job.limit_key or "", 0),
+            workers=live,
+            now=now,
+        )
+        for job in queued
+    }
+    return [
+        dataclasses.replace(job, waiting_for=reasons[job.id]) if job.id in reasons else job
+        for job in listed
+    ]
