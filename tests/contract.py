@@ -28,6 +28,8 @@ CONTRACT_JOB_KEYS = [
     "timeout",
     "run_at",
     "waiting_for",
+    "schedule",
+    "scheduled_for",
 ]
 #: ISO 8601 UTC with milliseconds and a Z, as the engine writes every time.
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")

@@ -181,6 +181,8 @@ def test_job_to_dict_matches_the_contract_key_for_key() -> None:
         "timeout": None,
         "run_at": None,
         "waiting_for": None,
+        "schedule": None,
+        "scheduled_for": None,
     }
     # Internals stay out of the documented object.
     for internal in (

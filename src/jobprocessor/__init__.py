@@ -8,7 +8,10 @@ from jobprocessor.client import Client
 from jobprocessor.context import JobCanceled, JobContext
 from jobprocessor.errors import Conflict, InvalidInput, JobProcessorError, NotFound, WaitTimeout
 from jobprocessor.model import Job, Role, Status, StatusGroup
+from jobprocessor.recurring import recurring
 from jobprocessor.registry import job
+from jobprocessor.submission import SubmitOptions
+from jobprocessor.ticks import Missed, Schedule
 
 __all__ = [
     "Client",
@@ -18,10 +21,14 @@ __all__ = [
     "JobCanceled",
     "JobContext",
     "JobProcessorError",
+    "Missed",
     "NotFound",
     "Role",
+    "Schedule",
     "Status",
     "StatusGroup",
+    "SubmitOptions",
     "WaitTimeout",
     "job",
+    "recurring",
 ]

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from jobprocessor.errors import InvalidInput
+
 
 class Status(enum.StrEnum):
     """Where a job is in its life."""
@@ -174,6 +176,9 @@ class Job:
     waiting_for: str | None = None
     limit_key: str | None = None
     concurrency_limit: int | None = None
+    #: The schedule that submitted it, and the tick it was submitted for.
+    schedule: str | None = None
+    scheduled_for: datetime | None = None
     attempts: int = 0
     max_retries: int = 0
     cancel_grace: float = 10.0
@@ -208,6 +213,8 @@ class Job:
             "timeout": self.timeout,
             "run_at": iso(self.run_at),
             "waiting_for": self.waiting_for if self.status is Status.QUEUED else None,
+            "schedule": self.schedule,
+            "scheduled_for": iso(self.scheduled_for),
         }
 
 
@@ -366,3 +373,15 @@ class QueueInfo:
             ],
             "workers": [{"id": worker, "cap": cap} for worker, cap in self.served_by],
         }
+
+
+USER_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-")
+
+
+def check_user_name(name: str, *, field_name: str = "name") -> None:
+    """A user name: 1 to 150 letters, digits, '.', '_', '@' or '-'."""
+    if not isinstance(name, str) or not name or len(name) > 150 or not set(name) <= USER_NAME_CHARS:
+        raise InvalidInput(
+            "user names are 1 to 150 letters, digits, '.', '_', '@' or '-'",
+            fields={field_name: "invalid"},
+        )

@@ -37,9 +37,11 @@ from jobprocessor.model import (
     StatusGroup,
     User,
     WorkerInfo,
+    check_user_name,
     utcnow,
 )
 from jobprocessor.registry import JobType, Registry, registry
+from jobprocessor.schedules import Schedules
 from jobprocessor.settings import Settings
 from jobprocessor.store import JobStore, create_db_engine, upgrade
 from jobprocessor.store.engine import SessionGuard
@@ -49,7 +51,6 @@ from jobprocessor.submission import SubmitOptions, new_job
 
 MAX_PAGE = 500
 MAX_ENTRY_PAGE = 5000
-USER_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,8 @@ class JobService:
         self.store = store
         self.users = users
         self.types = types
+        #: Recurring schedules (admins).
+        self.schedules = Schedules(store, types)
 
     # -- jobs -----------------------------------------------------------------
 
@@ -425,14 +428,6 @@ class JobService:
         check_user_name(name)
         user = self.users.get(name)
         return Actor(name, user.role if user else Role.USER)
-
-
-def check_user_name(name: str) -> None:
-    if not name or len(name) > 150 or not set(name) <= USER_NAME_CHARS:
-        raise InvalidInput(
-            "user names are 1 to 150 letters, digits, '.', '_', '@' or '-'",
-            fields={"name": "invalid"},
-        )
 
 
 def _parse_cursor(cursor: str | None) -> int | None:

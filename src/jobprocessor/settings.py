@@ -79,6 +79,13 @@ class Settings(BaseSettings):
         "(PRAGMA data_version, microseconds each), so that a submitted job starts within "
         "milliseconds rather than at the next poll; 0 leaves only poll_interval.",
     )
+    schedule_check_interval: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between a worker's (or the console's) looks for recurring "
+        "schedules whose tick is due: a scheduled job is submitted within this long of its "
+        "tick.",
+    )
     cancel_poll_interval: float = Field(
         default=0.25, gt=0, description="Seconds between a worker's looks for cancel requests."
     )

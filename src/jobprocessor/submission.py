@@ -68,8 +68,10 @@ def new_job(
     options: SubmitOptions,
     *,
     now: datetime,
+    schedule: tuple[str, datetime] | None = None,
 ) -> NewJob:
-    """The job to store for validated settings and the submission's choices."""
+    """The job to store for validated settings and the submission's choices;
+    ``schedule`` names the schedule and tick that submit it, if one does."""
     title = options.title
     if title is not None:
         title = title.strip()
@@ -96,4 +98,6 @@ def new_job(
         priority=priority,
         timeout=timeout,
         run_at=options.start_after(now),
+        schedule=schedule[0] if schedule else None,
+        scheduled_for=schedule[1] if schedule else None,
     )

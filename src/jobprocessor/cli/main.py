@@ -27,6 +27,7 @@ from jobprocessor.cli.common import (
     reports_errors,
     say_error,
 )
+from jobprocessor.cli.schedules import schedules_app
 from jobprocessor.cli.serve import serve
 from jobprocessor.errors import InvalidInput, JobProcessorError
 from jobprocessor.model import Role, Status, StatusGroup
@@ -52,6 +53,7 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(db_app, name="db")
+app.add_typer(schedules_app, name="schedules")
 
 
 @app.callback()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, overload
 
@@ -19,7 +20,7 @@ from jobprocessor.model import (
 from jobprocessor.store.tables import job_events, jobs
 
 if TYPE_CHECKING:
-    from jobprocessor.store.records import RunLease
+    from jobprocessor.store.records import NewJob, RunLease
 
 #: PostgreSQL channels: new jobs wake idle workers; cancels reach a worker at once.
 QUEUED_CHANNEL = "jobprocessor_queued"
@@ -44,6 +45,56 @@ def held_by(lease: RunLease) -> ColumnElement[bool]:
         jobs.c.attempts == lease.attempt,
         jobs.c.status.in_(HELD),
     )
+
+
+def job_row(new: NewJob, now: datetime) -> dict[str, Any]:
+    """A new job's row of the jobs table, queued at ``now``."""
+    return {
+        "type": new.type,
+        "category": new.category,
+        "title": new.title,
+        "status": Status.QUEUED.value,
+        "params": new.params,
+        "submitted_by": new.submitted_by,
+        "created_at": now,
+        "limit_key": new.limit_key,
+        "concurrency_limit": new.concurrency_limit,
+        "queue": new.queue or new.category,
+        "priority": new.priority,
+        "timeout": new.timeout,
+        "run_at": new.run_at,
+        "schedule": new.schedule,
+        "scheduled_for": new.scheduled_for,
+        "max_retries": new.max_retries,
+        "cancel_grace": new.cancel_grace,
+        "restarted_from": new.restarted_from,
+    }
+
+
+def insert_jobs(
+    connection: Connection, rows: Sequence[dict[str, Any]], *, by: str, now: datetime
+) -> list[Any]:
+    """Insert jobs (``job_row``s) with their first events in the caller's transaction;
+    the stored rows, in the order given. One batched ``INSERT … RETURNING``
+    (SQLAlchemy's insertmanyvalues), so a bulk submission is short."""
+    statement = insert(jobs).returning(*jobs.c, sort_by_parameter_order=True)
+    created = list(connection.execute(statement, rows))
+    events = [
+        event_row(row.id, Event.SUBMITTED, by, now, _submitted_detail(row)) for row in created
+    ]
+    events += [
+        event_row(row.id, Event.RESTARTED_FROM, by, now, f"#{row.restarted_from}")
+        for row in created
+        if row.restarted_from is not None
+    ]
+    connection.execute(INSERT_EVENTS, events)
+    return created
+
+
+def _submitted_detail(row: Any) -> str | None:
+    if row.schedule is None:
+        return None
+    return f"by schedule {row.schedule}, for {row.scheduled_for:%Y-%m-%d %H:%M} UTC"
 
 
 def event_row(
@@ -114,6 +165,8 @@ def row_to_job(row: Any) -> Job:
         run_at=_utc(row.run_at),
         limit_key=row.limit_key,
         concurrency_limit=row.concurrency_limit,
+        schedule=row.schedule,
+        scheduled_for=_utc(row.scheduled_for),
         attempts=row.attempts,
         max_retries=row.max_retries,
         cancel_grace=row.cancel_grace,

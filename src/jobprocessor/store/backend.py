@@ -18,15 +18,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, func, insert, literal, text
+from sqlalchemy import ColumnElement, Connection, Engine, func, literal, text
 
-from jobprocessor.model import Event, utcnow
+from jobprocessor.model import utcnow
 from jobprocessor.store import pg_round, pg_submit, sqlite_round
-from jobprocessor.store._sql import INSERT_EVENTS, QUEUED_CHANNEL, event_row
+from jobprocessor.store._sql import QUEUED_CHANNEL, insert_jobs
 from jobprocessor.store.commit_watch import watch_commits
 from jobprocessor.store.engine import KeptConnection
 from jobprocessor.store.notifications import listen
-from jobprocessor.store.tables import UTCDateTime, jobs
+from jobprocessor.store.tables import UTCDateTime
 
 if TYPE_CHECKING:
     from jobprocessor.store.records import ClaimRequest, Outcome, RunLease
@@ -220,17 +220,8 @@ class SqliteBackend(Backend):
     def submit(self, rows: Sequence[dict[str, Any]], *, by: str, now: datetime) -> list[Any]:
         """One batched ``INSERT … RETURNING`` (SQLAlchemy's insertmanyvalues), so that
         a bulk submission holds the write lock for milliseconds, not seconds."""
-        statement = insert(jobs).returning(*jobs.c, sort_by_parameter_order=True)
         with self.engine.begin() as connection:
-            created = list(connection.execute(statement, rows))
-            events = [event_row(row.id, Event.SUBMITTED, by, now) for row in created]
-            events += [
-                event_row(row.id, Event.RESTARTED_FROM, by, now, f"#{row.restarted_from}")
-                for row in created
-                if row.restarted_from is not None
-            ]
-            connection.execute(INSERT_EVENTS, events)
-        return created
+            return insert_jobs(connection, rows, by=by, now=now)
 
     def notify(self, connection: Connection, channel: str, payload: str = "") -> None:
         """Nothing: SQLite's workers watch for commits instead (``commit_watch``)."""

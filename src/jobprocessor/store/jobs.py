@@ -40,6 +40,7 @@ from jobprocessor.store._sql import (
     QUEUED_CHANNEL,
     clip,
     event_row,
+    job_row,
     move,
     row_to_job,
 )
@@ -54,6 +55,7 @@ from jobprocessor.store.records import (
     RunLease,
 )
 from jobprocessor.store.reports import ReportStore
+from jobprocessor.store.schedules import ScheduleStore
 from jobprocessor.store.tables import ERROR_TYPE_LENGTH, jobs
 from jobprocessor.store.waiting import with_waiting_reasons
 from jobprocessor.store.workers import Rescued, WorkerRegistry
@@ -85,6 +87,7 @@ class JobStore:
         self.backend: Backend = backend_for(engine)
         self.reports = ReportStore(engine)
         self.workers = WorkerRegistry(engine, self.backend)
+        self.schedules = ScheduleStore(engine, self.backend)
         self._queued_since_analyze = 0
         #: Whether migration 0003 built the title index; looked up on the first list.
         self._title_index: bool | None = None
@@ -111,27 +114,7 @@ class JobStore:
         if not new_jobs:
             return []
         now = utcnow()
-        rows = [
-            {
-                "type": new.type,
-                "category": new.category,
-                "title": new.title,
-                "status": Status.QUEUED.value,
-                "params": new.params,
-                "submitted_by": new.submitted_by,
-                "created_at": now,
-                "limit_key": new.limit_key,
-                "concurrency_limit": new.concurrency_limit,
-                "queue": new.queue or new.category,
-                "priority": new.priority,
-                "timeout": new.timeout,
-                "run_at": new.run_at,
-                "max_retries": new.max_retries,
-                "cancel_grace": new.cancel_grace,
-                "restarted_from": new.restarted_from,
-            }
-            for new in new_jobs
-        ]
+        rows = [job_row(new, now) for new in new_jobs]
         stored = [row_to_job(row) for row in self.backend.submit(rows, by=by, now=now)]
         if self.backend.name == "postgresql":
             self._note_queued(len(stored))

@@ -40,6 +40,8 @@ COLUMNS = {
     "priority": "integer",
     "timeout": "double precision",
     "run_at": "timestamptz",
+    "schedule": "text",
+    "scheduled_for": "timestamptz",
     "max_retries": "integer",
     "cancel_grace": "double precision",
     "restarted_from": "bigint",

@@ -28,6 +28,8 @@ class NewJob:
     priority: int = 0
     timeout: float | None = None
     run_at: datetime | None = None
+    schedule: str | None = None
+    scheduled_for: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,6 +102,9 @@ jobs = Table(
     Column("limit_key", String(500)),
     Column("concurrency_limit", Integer),
     Column("limit_slot", Integer),
+    #: The schedule that submitted the job and its tick (unique together).
+    Column("schedule", String(100)),
+    Column("scheduled_for", UTCDateTime),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("max_retries", Integer, nullable=False, server_default=text("0")),
     Column("cancel_grace", Float, nullable=False),
@@ -155,6 +158,15 @@ jobs = Table(
         "started_at",
         postgresql_where=text("started_at IS NOT NULL"),
         sqlite_where=text("started_at IS NOT NULL"),
+    ),
+    # One job per tick of a schedule, however many processes try to submit it.
+    Index(
+        "ux_jobprocessor_jobs_schedule_tick",
+        "schedule",
+        "scheduled_for",
+        unique=True,
+        postgresql_where=text("schedule IS NOT NULL"),
+        sqlite_where=text("schedule IS NOT NULL"),
     ),
     # The hard guarantee behind `limit` (and `lock`): each place of a limit is taken by
     # one held job at most, so no more than N run, whatever the races between workers.
@@ -235,6 +247,29 @@ workers = Table(
     Column("stopping", Boolean, nullable=False, server_default=text("false")),
     #: The queues it serves, as given to ``--queues`` (NULL: every queue).
     Column("queues", String(1000)),
+)
+
+schedules = Table(
+    "jobprocessor_schedules",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("cron", String(100), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("type", String(200), nullable=False),
+    Column("params", Json, nullable=False),
+    Column("user_name", String(150), nullable=False),
+    Column("missed", String(10), nullable=False),
+    Column("paused", Boolean, nullable=False, server_default=text("false")),
+    #: Who keeps it: "app" (declared with recurring()) or "cli".
+    Column("source", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    #: Every tick up to this one is done (submitted, or skipped as missed).
+    Column("last_tick", UTCDateTime, nullable=False),
+    #: Its next tick after ``last_tick``: due once this has passed.
+    Column("next_run_at", UTCDateTime, nullable=False),
+    Column("last_job_id", Id),
+    Index("ix_jobprocessor_schedules_next_run_at", "next_run_at"),
 )
 
 users = Table(

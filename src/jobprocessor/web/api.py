@@ -28,6 +28,7 @@ from jobprocessor.web.schemas import (
     PlainText,
     QueueOut,
     ReportOut,
+    ScheduleOut,
     SubmitIn,
     UserOut,
     WorkerOut,
@@ -203,3 +204,24 @@ def list_queues(context: Web, caller: Who) -> Response:
     """Queues with their waiting and running jobs, limits and workers (admins only)."""
     now = utcnow()
     return JSONResponse([q.to_dict(now) for q in context.service.queues(caller.actor)])
+
+
+@router.get("/schedules", response_model=list[ScheduleOut], tags=["schedules"])
+def list_schedules(context: Web, caller: Who) -> Response:
+    """Recurring schedules, with their next run and last job (admins only)."""
+    return JSONResponse([s.to_dict() for s in context.service.schedules.all(caller.actor)])
+
+
+ScheduleName = Annotated[str, Path(max_length=100, pattern=PlainText)]
+
+
+@router.post("/schedules/{name}/pause", response_model=ScheduleOut, tags=["schedules"])
+def pause_schedule(name: ScheduleName, context: Web, caller: Who) -> Response:
+    """Pause a schedule: it submits nothing until resumed."""
+    return JSONResponse(context.service.schedules.pause(caller.actor, name).to_dict())
+
+
+@router.post("/schedules/{name}/resume", response_model=ScheduleOut, tags=["schedules"])
+def resume_schedule(name: ScheduleName, context: Web, caller: Who) -> Response:
+    """Resume a schedule; the ticks it missed while paused follow its policy."""
+    return JSONResponse(context.service.schedules.resume(caller.actor, name).to_dict())

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,6 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.exc import DBAPIError
 
+from jobprocessor.model import utcnow
+from jobprocessor.recurring import Ticker, store_declared
 from jobprocessor.service import JobService
 from jobprocessor.settings import Settings
 from jobprocessor.signin import SignIn
@@ -20,7 +23,17 @@ from jobprocessor.store import JobStore, create_db_engine, upgrade
 from jobprocessor.store.engine import SessionGuard
 from jobprocessor.store.sessions import SessionStore
 from jobprocessor.store.users import UserStore
-from jobprocessor.web import api, errors, extensions, live, login, metrics, pages, views
+from jobprocessor.web import (
+    api,
+    errors,
+    extensions,
+    live,
+    login,
+    metrics,
+    pages,
+    schedule_pages,
+    views,
+)
 from jobprocessor.web.context import WebContext
 from jobprocessor.web.middleware import BodySizeLimit, SecurityHeaders
 from jobprocessor.web.security import Caller, api_caller
@@ -65,7 +78,20 @@ def create_app(
     upgrade(engine)
     users = UserStore(engine)
     service = JobService(JobStore(engine), users)
+    store_declared(service.store, service.types, now=utcnow())
+    ticker = Ticker(service.store, service.types, interval=settings.schedule_check_interval)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Web processes submit schedules' ticks too: any process may, one job per tick.
+        ticker.start()
+        try:
+            yield
+        finally:
+            ticker.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="JobProcessor",
         version=_version(),
         description="Follow, cancel, restart and delete background jobs.",
@@ -85,7 +111,8 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
     app.include_router(api.router, prefix="/api/v1")
-    for router in (pages.router, login.router, live.router, metrics.router):
+    routers = (pages.router, schedule_pages.router, login.router, live.router, metrics.router)
+    for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     extensions.install_apps(app, apps)

@@ -88,10 +88,10 @@ def job_actions(
         return JSONResponse(
             {"message": message, "results": [result.to_dict() for result in results]}
         )
-    return RedirectResponse(_with_message(back, message, caller), status_code=303)
+    return RedirectResponse(with_message(back, message, caller), status_code=303)
 
 
-def _with_message(url: str, message: str, caller: Caller) -> str:
+def with_message(url: str, message: str, caller: Caller) -> str:
     """The page to go back to, carrying the outcome (signed: no one else can plant one)."""
     message = message[:1000]
     separator = "&" if "?" in url else "?"

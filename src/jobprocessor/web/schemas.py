@@ -62,6 +62,8 @@ class JobOut(BaseModel):
     timeout: float | None
     run_at: str | None
     waiting_for: str | None
+    schedule: str | None
+    scheduled_for: str | None
 
 
 class JobPage(BaseModel):
@@ -198,6 +200,24 @@ class QueueOut(BaseModel):
     oldest_wait_seconds: float | None
     limits: list[QueueLimitOut]
     workers: list[QueueWorkerOut]
+
+
+class ScheduleOut(BaseModel):
+    """A recurring schedule (docs/reference/schedules.md)."""
+
+    name: str
+    cron: str
+    timezone: str
+    type: str
+    params: dict[str, Any]
+    user: str
+    missed: str
+    paused: bool
+    next_run_at: str
+    last_job_id: int | None
+    description: str
+    last_job_status: Status | None
+    source: str
 
 
 class ErrorBody(BaseModel):

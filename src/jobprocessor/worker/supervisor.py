@@ -35,6 +35,7 @@ from sqlalchemy.exc import DBAPIError
 
 from jobprocessor.model import Job, utcnow
 from jobprocessor.queues import QueueSpec
+from jobprocessor.recurring import Ticker, store_declared
 from jobprocessor.registry import Registry, load_apps, registry
 from jobprocessor.settings import Settings
 from jobprocessor.store import JobStore, create_db_engine, upgrade
@@ -107,6 +108,8 @@ class Worker:
         # A worker started while the database is down (or restarting) waits for it.
         retry(lambda: upgrade(self.engine))
         retry(self._register)
+        retry(lambda: store_declared(self.store, self.types, now=utcnow()))
+        ticker = Ticker(self.store, self.types, interval=self.settings.schedule_check_interval)
         self._heartbeat = Heartbeat(
             self._liveness,
             interval=self.settings.heartbeat_interval,
@@ -131,6 +134,7 @@ class Worker:
         # Heartbeats first: starting the job processes can take longer than the
         # heartbeat timeout on a loaded machine.
         self._heartbeat.start()
+        ticker.start()
         threads = [
             threading.Thread(target=self._control_loop, name="control", daemon=True),
             threading.Thread(target=self._housekeeping_loop, name="housekeeping", daemon=True),
@@ -172,6 +176,7 @@ class Worker:
             self._drain()
         finally:
             self._stopped.set()
+            ticker.stop()
             for slot in self.slots:
                 slot.stop()
             self._write_outcomes_at_stop()

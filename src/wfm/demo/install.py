@@ -22,12 +22,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from jobprocessor import Conflict, Role
+from jobprocessor import Conflict, Missed, Role, Schedule, SubmitOptions
 from jobprocessor.demo import DEMO_USERS
 from jobprocessor.model import Actor
 from jobprocessor.service import JobService, ListFilter, open_service
 from jobprocessor.settings import Settings
-from jobprocessor.submission import SubmitOptions
 from wfm.db import open_engine, read_session
 from wfm.demo.generate import DEFAULT_SEED, DemoData, seed
 from wfm.model import Employee, LevelNumber, Skill
@@ -103,7 +102,37 @@ def install_demo(
             long_one = job_type == "wfm.create_optimized_schedule" and params["weeks"] > 1
             options = SubmitOptions(priority=LONG_JOB_PRIORITY if long_one else None)
             done.jobs.append(service.submit(user, job_type, params, options).id)
+    for schedule in demo_schedules(data):
+        with contextlib.suppress(Conflict):  # kept from an earlier demo, perhaps paused
+            service.schedules.add(ADMIN, schedule, source="demo")
     return done
+
+
+def demo_schedules(data: DemoData) -> list[Schedule]:
+    """Recurring jobs of the demo: planner1's coverage report every Monday at 06:00 in
+    Berlin, and a nightly job optimization of Version 1, both over the demo's weeks."""
+    span = {"start": str(data.start), "end": str(data.end), "planning_unit": data.planning_unit_id}
+    first_week = {**span, "end": str(data.start + timedelta(days=6))}
+    return [
+        Schedule(
+            "weekly-coverage",
+            "0 6 * * MON",
+            "wfm.report.coverage",
+            first_week,
+            "Europe/Berlin",
+            "planner1",
+            Missed.LATEST,
+        ),
+        Schedule(
+            "nightly-job-optimization",
+            "30 2 * * *",
+            "wfm.job_optimization",
+            {**span, "level": LevelNumber.VERSION_1},
+            "Europe/Berlin",
+            "admin",
+            Missed.SKIP,
+        ),
+    ]
 
 
 def demo_jobs(
