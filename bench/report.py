@@ -75,12 +75,18 @@ def _before_after(doc: Doc, before: Doc) -> str:
     return head + "\n\n" + markdown(["figure", "before", "after", "change"], rows)
 
 
-def write_doc(doc: Doc) -> Path:
-    images = plots(doc, ASSETS)
+def write_doc(doc: Doc, target: Path = DOC) -> Path:
+    """Write the document at ``target``, its plots and figures in ``benchmarks/`` beside it.
+
+    The default is docs/benchmarks.md; another ``target`` (``--out``) previews the
+    document without touching docs/.
+    """
+    assets = target.parent / "benchmarks"
+    images = plots(doc, assets)
     if not doc["plan"]["quick"]:
         # The figures behind the document, beside it: `python -m bench.report` on this
         # file writes the document again.
-        (ASSETS / "run.json").write_text(json.dumps(doc, indent=1) + "\n")
+        (assets / "run.json").write_text(json.dumps(doc, indent=1) + "\n")
     plan, mach, versions = doc["plan"], doc["machine"], doc["versions"]
     systems = doc.get("systems", {})
     found = {k: str(v) for k, v in versions.items() if k != "jobprocessor source"}
@@ -186,19 +192,26 @@ def write_doc(doc: Doc) -> Path:
         lines += ["## The engine before and after this work", "", _before_after(doc, before), ""]
     if CHANGES.exists():
         lines += [CHANGES.read_text().strip(), ""]
-    DOC.write_text("\n".join(lines))
-    return DOC
+    target.write_text("\n".join(lines))
+    return target
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bench.report RUN.json``: write the document again from a run's file."""
-    import sys
+    """``python -m bench.report RUN.json [--out PATH]``: write the document from a run's file."""
+    import argparse
 
-    paths = argv if argv is not None else sys.argv[1:]
-    if len(paths) != 1:
-        print("usage: python -m bench.report bench/results/run-<time>.json", file=sys.stderr)
-        return 2
-    print(write_doc(json.loads(Path(paths[0]).read_text())))
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("run", type=Path, help="bench/results/run-<time>.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DOC,
+        help="where to write the document (default docs/benchmarks.md); "
+        "its plots go to benchmarks/ beside it",
+    )
+    args = parser.parse_args(argv)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    print(write_doc(json.loads(args.run.read_text()), args.out))
     return 0
 
 
