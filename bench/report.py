@@ -20,6 +20,8 @@ from bench.tables import (
     burn_rate,
     burn_table,
     cancel_table,
+    fair_best_seconds,
+    fair_share_table,
     goals,
     latency_table,
     list_table,
@@ -38,6 +40,40 @@ __all__ = ["text_tables", "write_doc"]
 
 
 # -- the document ---------------------------------------------------------------------
+
+
+def _fair_share(doc: Doc) -> list[str]:
+    """The fair-share section: the case, how each system tells A from B, the table."""
+    cases = doc.get("fair_share", [])
+    if not cases:
+        return []
+    plan = doc["plan"]
+    n, seconds, slots = plan["fair_jobs"], plan["fair_seconds"], plan["fair_slots"]
+    best = fair_best_seconds(cases[0])
+    return [
+        f"## Fair share: user A queues {n} jobs of {seconds:g} s, then user B queues one",
+        "",
+        f"A worker with {slots} slots runs, warmed up by one job. User A queues {n} jobs that",
+        f"each sleep {seconds:g} s, with the batch API where the system has one; as soon as",
+        "that call returns, user B queues one such job with a single submit. `B's wait`: from",
+        "just before B's submitting call to the first line of its job's body (as in the latency",
+        "case), also in job durations. `A's jobs started before B's`: by the jobs' own start",
+        "stamps, counting those already running when B's job came. `total`: from just before",
+        f"A's submission to the end of the last of the {n + 1} jobs (at best ceil({n + 1} / "
+        f"{slots}) x {seconds:g} s = {best:.1f} s).",
+        "",
+        "JobProcessor gives a free slot, among equal priorities, to the submitter with the",
+        "fewest running jobs ([scheduling](reference/scheduling.md)): B's job should start",
+        "within about one job's duration. The peers have no fair share: for them A and B",
+        "are only a job argument, and B's job waits its turn behind A's.",
+        "",
+        "How each system tells A from B:",
+        "",
+        *(f"- **{c['system']}**: {c['submitters']}" for c in cases if c.get("submitters")),
+        "",
+        markdown(*fair_share_table(doc)),
+        "",
+    ]
 
 
 def _before_after(doc: Doc, before: Doc) -> str:
@@ -75,12 +111,18 @@ def _before_after(doc: Doc, before: Doc) -> str:
     return head + "\n\n" + markdown(["figure", "before", "after", "change"], rows)
 
 
-def write_doc(doc: Doc) -> Path:
-    images = plots(doc, ASSETS)
+def write_doc(doc: Doc, target: Path = DOC) -> Path:
+    """Write the document at ``target``, its plots and figures in ``benchmarks/`` beside it.
+
+    The default is docs/benchmarks.md; another ``target`` (``--out``) previews the
+    document without touching docs/.
+    """
+    assets = target.parent / "benchmarks"
+    images = plots(doc, assets)
     if not doc["plan"]["quick"]:
         # The figures behind the document, beside it: `python -m bench.report` on this
         # file writes the document again.
-        (ASSETS / "run.json").write_text(json.dumps(doc, indent=1) + "\n")
+        (assets / "run.json").write_text(json.dumps(doc, indent=1) + "\n")
     plan, mach, versions = doc["plan"], doc["machine"], doc["versions"]
     systems = doc.get("systems", {})
     found = {k: str(v) for k, v in versions.items() if k != "jobprocessor source"}
@@ -89,7 +131,7 @@ def write_doc(doc: Doc) -> Path:
     version_rows = [[k, v] for k, v in found.items()]
     loads = [
         (c["system"], c.get("slots", c.get("kind", "")), c["load_before"][0])
-        for key in ("submission", "burn_down", "latency", "cancel")
+        for key in ("submission", "burn_down", "latency", "cancel", "fair_share")
         for c in doc.get(key, [])
     ]
     high = [load for _, _, load in loads if load > 1.5]
@@ -168,6 +210,7 @@ def write_doc(doc: Doc) -> Path:
         "",
         markdown(*cancel_table(doc)),
         "",
+        *_fair_share(doc),
         "## Console list speed (`JobService.list`, and `GET /api/v1/jobs` from a server)",
         "",
         f"Pages of 50, newest first, each query repeated {plan['list_repeats']} times;",
@@ -186,19 +229,26 @@ def write_doc(doc: Doc) -> Path:
         lines += ["## The engine before and after this work", "", _before_after(doc, before), ""]
     if CHANGES.exists():
         lines += [CHANGES.read_text().strip(), ""]
-    DOC.write_text("\n".join(lines))
-    return DOC
+    target.write_text("\n".join(lines))
+    return target
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bench.report RUN.json``: write the document again from a run's file."""
-    import sys
+    """``python -m bench.report RUN.json [--out PATH]``: write the document from a run's file."""
+    import argparse
 
-    paths = argv if argv is not None else sys.argv[1:]
-    if len(paths) != 1:
-        print("usage: python -m bench.report bench/results/run-<time>.json", file=sys.stderr)
-        return 2
-    print(write_doc(json.loads(Path(paths[0]).read_text())))
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("run", type=Path, help="bench/results/run-<time>.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DOC,
+        help="where to write the document (default docs/benchmarks.md); "
+        "its plots go to benchmarks/ beside it",
+    )
+    args = parser.parse_args(argv)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    print(write_doc(json.loads(args.run.read_text()), args.out))
     return 0
 
 

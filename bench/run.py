@@ -1,8 +1,8 @@
 """Run every system in one run on this machine: ``python -m bench.run [--quick]``.
 
 ``scripts/bench`` sets up the benchmark's own environment and calls this. The
-order: for each system, submission speed, the burn-downs, steady-state latency
-and the cancel cases; then the databases' raw limits; then list speed. Every
+order: for each system, submission speed, the burn-downs, steady-state latency,
+the cancel cases and the fair-share case; then the databases' raw limits; then list speed. Every
 figure, with the load average before each case, goes to
 ``bench/results/run-<UTC time>.json``; ``bench.report`` turns that file into
 ``docs/benchmarks.md`` and its plots.
@@ -37,10 +37,12 @@ from bench.workloads import (
     BurnDown,
     Cancel,
     Case,
+    FairShare,
     Latency,
     Submission,
     burn_down,
     cancel,
+    fair_share,
     latency,
     stamps_for,
     submission,
@@ -55,7 +57,7 @@ ALL_SYSTEMS = (
     "rq-simple",
     "celery",
 )
-ALL_WORKLOADS = ("submission", "burn-down", "latency", "cancel", "raw", "list")
+ALL_WORKLOADS = ("submission", "burn-down", "latency", "cancel", "fair-share", "raw", "list")
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,9 @@ class Plan:
     latency_slots: int
     single_submits: int
     cancel_limit: float
+    fair_jobs: int
+    fair_seconds: float
+    fair_slots: int
     list_sizes: list[int]
     list_repeats: int
     quick: bool
@@ -90,6 +95,12 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Plan, bool]:
     )
     parser.add_argument("--latency-rate", type=float, default=200.0, help="submits per second")
     parser.add_argument("--latency-seconds", type=float, help="steady state length (30; quick 3)")
+    parser.add_argument(
+        "--fair-jobs", type=int, help="fair share: user A's queued jobs (200; quick 50)"
+    )
+    parser.add_argument(
+        "--fair-seconds", type=float, help="fair share: each job's duration, s (0.2; quick 0.2)"
+    )
     parser.add_argument("--list-sizes", help="jobs in the list database (10000,100000,1000000)")
     parser.add_argument("--label", default="", help="a name for this run (e.g. before, after)")
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/benchmarks.md")
@@ -116,6 +127,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Plan, bool]:
         latency_slots=4,
         single_submits=200 if quick else 1000,
         cancel_limit=6.0 if quick else 10.0,
+        fair_jobs=args.fair_jobs or (50 if quick else 200),
+        fair_seconds=args.fair_seconds or 0.2,
+        fair_slots=2,
         list_sizes=[int(s) for s in sizes.split(",")],
         list_repeats=5 if quick else 20,
         quick=quick,
@@ -155,6 +169,7 @@ class Results:
     burn_down: list[BurnDown] = field(default_factory=list)
     latency: list[Latency] = field(default_factory=list)
     cancel: list[Cancel] = field(default_factory=list)
+    fair_share: list[FairShare] = field(default_factory=list)
     listing: list[listing.ListCase] = field(default_factory=list)
     systems: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -254,6 +269,32 @@ def measure_system(plan: Plan, name: str, results: Results) -> None:
                 )
                 results.cancel.append(case_c)
                 say(f"  {fmt(case_c.seconds, 3)} s {case_c.note or ''}".rstrip())
+        if "fair-share" in plan.workloads:
+            if system.submitters is None:
+                say(f"{name}: fair share not measured (its peer module has no such jobs)")
+            else:
+                say(
+                    f"{name}: fair share, A queues {plan.fair_jobs} jobs of "
+                    f"{plan.fair_seconds:g} s, then B one, {plan.fair_slots} slots"
+                )
+                case_f = guarded(
+                    FairShare(
+                        system=name,
+                        slots=plan.fair_slots,
+                        a_jobs=plan.fair_jobs,
+                        job_seconds=plan.fair_seconds,
+                        submitters=system.submitters,
+                    ),
+                    lambda: fair_share(
+                        system, plan.fair_slots, plan.fair_jobs, plan.fair_seconds, stamps
+                    ),
+                    postgres=pg,
+                )
+                results.fair_share.append(case_f)
+                say(
+                    f"  B waited {fmt(case_f.b_wait_seconds, 3)} s, "
+                    f"after {case_f.a_before_b} of A's jobs"
+                )
     finally:
         system.close()
 
@@ -356,7 +397,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"wrote {written}")
     if interrupted:
         return 130
-    errors = [c for c in (*results.burn_down, *results.latency, *results.cancel) if c.error]
+    cases = (*results.burn_down, *results.latency, *results.cancel, *results.fair_share)
+    errors = [c for c in cases if c.error]
     return 1 if errors else 0
 
 

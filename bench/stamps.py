@@ -3,9 +3,10 @@
 The same figures must mean the same thing for six systems whose own records
 differ (some keep no start time, some delete finished jobs), so the jobs
 measure themselves: a job appends one fixed-width line ``key time`` to a file of
-its process when it starts (``started``), and a long job for the cancel tests
-rewrites ``alive-<key>`` every 50 ms, so the benchmark can tell when it really
-stopped whatever its system says. The directory comes from ``BENCH_STAMPS``;
+its process when it starts (``started``), a job of the fair-share case appends
+the same line to another file when it ends (``ended``), and a long job for the
+cancel tests rewrites ``alive-<key>`` every 50 ms, so the benchmark can tell when
+it really stopped whatever its system says. The directory comes from ``BENCH_STAMPS``;
 one file per process means no locks, and an append of one short line is a
 single ``write`` (microseconds, the same cost for every system).
 """
@@ -21,19 +22,35 @@ ENV = "BENCH_STAMPS"
 LINE = 31
 BEAT = 0.05
 
-_fd: list[int] = []
+_fds: dict[str, int] = {}
 
 
 def _directory() -> Path:
     return Path(os.environ[ENV])
 
 
+def _append(kind: str, key: int) -> None:
+    if kind not in _fds:
+        path = _directory() / f"{kind}-{os.getpid()}.txt"
+        _fds[kind] = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.write(_fds[kind], f"{key:012d} {time.time():.6f}\n".encode())
+
+
 def started(key: int = 0) -> None:
     """Record that job ``key`` starts now (called first thing in every job body)."""
-    if not _fd:
-        path = _directory() / f"started-{os.getpid()}.txt"
-        _fd.append(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
-    os.write(_fd[0], f"{key:012d} {time.time():.6f}\n".encode())
+    _append("started", key)
+
+
+def ended(key: int = 0) -> None:
+    """Record that job ``key`` ends now (the last thing a fair-share job does)."""
+    _append("ended", key)
+
+
+def sleeper(key: int, seconds: float) -> None:
+    """The fair-share job's body for systems that run plain functions: start, sleep, end."""
+    started(key)
+    time.sleep(seconds)
+    ended(key)
 
 
 def beat(key: int) -> None:
@@ -72,8 +89,19 @@ class Stamps:
 
     def starts(self) -> dict[int, float]:
         """Each key's first start time (a key started twice was run twice: see ``duplicates``)."""
+        return self._first("started")
+
+    def ends(self) -> dict[int, float]:
+        """Each key's first end time (fair-share jobs only)."""
+        return self._first("ended")
+
+    def ended_count(self) -> int:
+        """Jobs ended so far (counted as ``count`` counts starts)."""
+        return sum(p.stat().st_size for p in self.directory.glob("ended-*.txt")) // LINE
+
+    def _first(self, kind: str) -> dict[int, float]:
         found: dict[int, float] = {}
-        for path in self.directory.glob("started-*.txt"):
+        for path in self.directory.glob(f"{kind}-*.txt"):
             for line in path.read_text().splitlines():
                 key, at = line.split()
                 found.setdefault(int(key), float(at))

@@ -214,6 +214,47 @@ def cancel_table(doc: Doc) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
+def fair_best_seconds(case: Doc) -> float:
+    """The shortest possible total of a fair-share case: its jobs back to back on every slot."""
+    return float(-(-(case["a_jobs"] + 1) // case["slots"]) * case["job_seconds"])
+
+
+def fair_share_table(doc: Doc) -> tuple[list[str], list[list[str]]]:
+    """B's wait (in seconds and in job durations), A's jobs before it, the total."""
+    headers = [
+        "system",
+        "B's wait s",
+        "in job durations",
+        "A's jobs started before B's",
+        "total s (best)",
+        "load",
+        "note",
+    ]
+    rows = []
+    for c in doc.get("fair_share", []):
+        wait = c.get("b_wait_seconds")
+        before = c.get("a_before_b")
+        rows.append(
+            [
+                c["system"],
+                fmt(wait, 3),
+                "-" if wait is None else f"{wait / c['job_seconds']:.1f}",
+                "-" if before is None else f"{before} of {c['a_jobs']}",
+                f"{fmt(c.get('total_seconds'))} ({fair_best_seconds(c):.1f})",
+                fmt(c["load_before"][0]),
+                "; ".join(
+                    x
+                    for x in (
+                        c.get("error") or c.get("note"),
+                        f"{c['duplicates']} job(s) ran twice" if c.get("duplicates") else None,
+                    )
+                    if x
+                ),
+            ]
+        )
+    return headers, rows
+
+
 def list_table(doc: Doc, store: str) -> tuple[list[str], list[list[str]]]:
     """One row per query, page depth and client (in-process service, or the REST API)."""
     cases = [c for c in doc.get("listing", []) if c["store"] == store]
@@ -245,6 +286,7 @@ def text_tables(doc: Doc) -> str:
         ("Submit→start latency", latency_table(doc)),
         ("Submission (jobs/s)", submission_table(doc)),
         ("Cancel", cancel_table(doc)),
+        ("Fair share: B's one job behind A's many", fair_share_table(doc)),
         *(
             (f"List on {store} (JobService.list and GET /api/v1/jobs)", list_table(doc, store))
             for store in ("sqlite", "postgresql")

@@ -1,4 +1,5 @@
-"""The workloads, the same code for every system: burn-down, latency, submission, cancel.
+"""The workloads, the same code for every system: burn-down, latency, submission,
+cancel, fair share.
 
 Times come from the jobs' own stamps (``bench.stamps``) on this machine's clock,
 so one definition holds for every system: a job "starts" when its body begins,
@@ -240,6 +241,92 @@ def cancel(system: System, kind: str, limit: float, stamps: Stamps) -> Cancel:
             )
     finally:
         worker.kill()
+    return result
+
+
+@dataclass(kw_only=True)
+class FairShare(Case):
+    """User A queues many short jobs, then user B one: how long B's job waits.
+
+    ``submitters`` says how the system tells A from B: JobProcessor by the
+    submitting user (its fair share picks B's job for the next free slot); the
+    peers have no notion of a submitter, so there A and B are a job argument.
+    """
+
+    slots: int
+    a_jobs: int
+    job_seconds: float
+    submitters: str | None = None
+    #: A's batch submission, then B's single submit.
+    a_submit_seconds: float | None = None
+    #: B's job start stamp minus the time just before B's submitting call.
+    b_wait_seconds: float | None = None
+    #: A's jobs whose start stamp is earlier than B's.
+    a_before_b: int | None = None
+    #: From just before A's submission to the last of the A + 1 jobs ending.
+    total_seconds: float | None = None
+    started: int = 0
+    duplicates: int = 0
+
+
+#: Keys of the fair-share case: the warm-up job is 0, A's are 1..N, B's is this.
+B_KEY = 999_999_999
+
+
+def fair_share(
+    system: System, slots: int, a_jobs: int, seconds: float, stamps: Stamps
+) -> FairShare:
+    """A worker with ``slots`` slots runs; A queues ``a_jobs`` jobs, B then queues one.
+
+    A's jobs go through the batch API where the system has one (as in the
+    burn-downs), B's through the single submit (as in the latency case), right
+    after A's call returned. Every job sleeps ``seconds`` between its start and
+    end stamps. The best possible total is ceil((a_jobs + 1) / slots) * seconds.
+    """
+    result = FairShare(
+        system=system.name,
+        slots=slots,
+        a_jobs=a_jobs,
+        job_seconds=seconds,
+        submitters=system.submitters,
+    )
+    system.reset()
+    stamps.reset()
+    worker = system.worker(slots, f"fair-share-{system.name}", stamps.directory)
+    try:
+        system.submit_one(0)  # proves the worker runs jobs before we time anything
+        _wait_worker_ready(worker, stamps, 1, time.monotonic() + 120.0)
+        time.sleep(1.0)  # let it settle into its idle wait
+        begun = time.time()
+        system.submit_sleeps("A", range(1, a_jobs + 1), seconds)
+        b_submitted = time.time()
+        result.a_submit_seconds = b_submitted - begun
+        system.submit_sleep("B", B_KEY, seconds)
+        ideal = -(-(a_jobs + 1) // slots) * seconds
+        # A stalled system is abandoned after STALL_TIMEOUT; a slow one gets ten times
+        # the best possible total (and at least two minutes).
+        deadline = time.monotonic() + max(120.0, 10 * ideal)
+        _wait_worker_ready(worker, stamps, a_jobs + 2, deadline)
+        settle = time.monotonic() + seconds + SETTLE_TIMEOUT
+        while stamps.ended_count() < a_jobs + 1 and time.monotonic() < settle:
+            checkpoint()
+            time.sleep(POLL)
+    finally:
+        worker.stop()
+    starts, ends = stamps.starts(), stamps.ends()
+    result.started = len(starts) - 1  # not the warm-up job
+    result.duplicates = stamps.count() - len(starts)
+    b_start = starts.get(B_KEY)
+    if b_start is None:
+        result.note = "B's job had not started"
+    else:
+        result.b_wait_seconds = b_start - b_submitted
+        result.a_before_b = sum(1 for k, t in starts.items() if 0 < k < B_KEY and t < b_start)
+    ended = [t for k, t in ends.items() if k > 0]
+    if len(ended) == a_jobs + 1:
+        result.total_seconds = max(ended) - begun
+    elif b_start is not None:
+        result.note = f"{a_jobs + 1 - len(ended)} job(s) had not ended"
     return result
 
 

@@ -40,6 +40,9 @@ class System(ABC):
     bulk_api: str | None
     #: How each kind of running job is asked to stop.
     cancel_mechanism: dict[str, str]
+    #: How the fair-share case tells user A from user B, or None: the system does
+    #: not take part in that case (``submit_sleep`` is not implemented).
+    submitters: str | None = None
 
     @abstractmethod
     def reset(self) -> None:
@@ -64,6 +67,18 @@ class System(ABC):
         starts (JobProcessor analyzes by itself after a burst: its ANALYZE finds
         nothing to change).
         """
+
+    def submit_sleep(self, user: str, key: int, seconds: float) -> None:
+        """Queue one job for ``user`` that sleeps ``seconds`` between its start and end stamps.
+
+        One call of the public API, as ``submit_one``; the fair-share case uses it.
+        """
+        raise NotImplementedError(f"{self.name} has no fair-share case")
+
+    def submit_sleeps(self, user: str, keys: Sequence[int], seconds: float) -> None:
+        """Queue such jobs with the batch API (as ``submit_many``), if any."""
+        for key in keys:
+            self.submit_sleep(user, key, seconds)
 
     @abstractmethod
     def worker(self, slots: int, name: str, stamps: Path) -> Worker:

@@ -4,7 +4,8 @@
 (prefetch multiplier 4, acknowledgement before the task runs). The cooperative
 job is an ``AbortableTask`` that polls ``is_aborted()`` (a result-backend read)
 every 50 ms; the stuck job can only be stopped with ``revoke(terminate=True)``,
-which kills its pool process with no clean-up.
+which kills its pool process with no clean-up. The fair-share job sleeps in its
+pool process; its ``user`` argument is only a label.
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ def stuck(k: int = 0, seconds: float = 20.0) -> None:
     stamps.busy(k, seconds)
 
 
+@app.task(name="sleep", ignore_result=True)
+def sleep(k: int = 0, seconds: float = 0.2, user: str = "") -> None:
+    stamps.sleeper(k, seconds)
+
+
 class CelerySystem(System):
     """``celery worker -P prefork -c K``."""
 
@@ -69,6 +75,7 @@ class CelerySystem(System):
         "cooperative": "AbortableAsyncResult.abort(): the task polls is_aborted()",
         "stuck": "control.revoke(terminate=True): the pool process is killed",
     }
+    submitters = "a task argument `user`: Celery has no fair share"
 
     def __init__(self) -> None:
         self.redis = redis.Redis.from_url(URL)
@@ -78,6 +85,9 @@ class CelerySystem(System):
 
     def submit_one(self, key: int) -> None:
         noop.apply_async((key,))
+
+    def submit_sleep(self, user: str, key: int, seconds: float) -> None:
+        sleep.apply_async((key, seconds, user))
 
     def worker(self, slots: int, name: str, stamps_dir: Path) -> WorkerProcess:
         command = [

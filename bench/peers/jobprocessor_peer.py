@@ -26,6 +26,8 @@ from jobprocessor.store.tables import jobs
 
 APP = "bench.peers.jobprocessor_peer"
 ACTOR = Actor("bench", Role.ADMIN)
+#: The fair-share case's submitters: two real users, as the console knows them.
+USERS = {name: Actor(f"bench-user-{name.lower()}", Role.USER) for name in ("A", "B")}
 BULK_CHUNK = 500
 STUCK_GRACE = 1.0
 _ACTIVE = [s.value for s in Status if not s.is_finished]
@@ -51,6 +53,12 @@ def stuck(ctx: JobContext, k: int = 0, seconds: float = 20.0) -> None:
     stamps.busy(k, seconds)
 
 
+@job("bench.sleep", category="diagnostics", title="Sleep {k}")
+def sleep(ctx: JobContext, k: int = 0, seconds: float = 0.2) -> None:
+    """The fair-share job: notes its start, sleeps, notes its end."""
+    stamps.sleeper(k, seconds)
+
+
 class JobProcessorSystem(System):
     """``jobprocessor worker --concurrency K``: a supervisor and K warm job processes."""
 
@@ -60,6 +68,7 @@ class JobProcessorSystem(System):
         "cooperative": "JobService.cancel; the job raises at ctx.check_canceled()",
         "stuck": f"JobService.cancel; its process is ended after cancel_grace ({STUCK_GRACE:g} s)",
     }
+    submitters = "submitted_by: two users (Actors) submitting through JobService"
 
     def __init__(self, store: str) -> None:
         self.store = store
@@ -92,6 +101,14 @@ class JobProcessorSystem(System):
         for start in range(0, len(keys), BULK_CHUNK):
             chunk = keys[start : start + BULK_CHUNK]
             self.service.submit_many(ACTOR, "bench.noop", [{"k": k} for k in chunk])
+
+    def submit_sleep(self, user: str, key: int, seconds: float) -> None:
+        self.service.submit(USERS[user], "bench.sleep", {"k": key, "seconds": seconds})
+
+    def submit_sleeps(self, user: str, keys: Sequence[int], seconds: float) -> None:
+        for start in range(0, len(keys), BULK_CHUNK):
+            params = [{"k": k, "seconds": seconds} for k in keys[start : start + BULK_CHUNK]]
+            self.service.submit_many(USERS[user], "bench.sleep", params)
 
     def settle_after_submit(self) -> None:
         if self.store == "postgresql":

@@ -3,8 +3,9 @@
 The no-op and the cooperative job are ``async`` (procrastinate's fastest path,
 and the only kind it can abort: it cancels the asyncio task); the stuck job is a
 plain function, which procrastinate runs in a thread and can only ask to look at
-``context.should_abort()``, which it never does. Run as a module, this file is
-the worker: ``python -m bench.peers.procrastinate_peer SLOTS``.
+``context.should_abort()``, which it never does. The fair-share job is ``async``
+too (it awaits its sleep); its ``user`` argument is only a label. Run as a
+module, this file is the worker: ``python -m bench.peers.procrastinate_peer SLOTS``.
 """
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ def make_app(connector: Any) -> procrastinate.App:
         stamps.started(k)
         stamps.busy(k, seconds)
 
+    @app.task(name="sleep", queue=QUEUE)
+    async def sleep(k: int = 0, seconds: float = 0.2, user: str = "") -> None:
+        stamps.started(k)
+        await asyncio.sleep(seconds)
+        stamps.ended(k)
+
     return app
 
 
@@ -65,6 +72,7 @@ class ProcrastinateSystem(System):
         "cooperative": "cancel_job_by_id(abort=True): the async task is cancelled",
         "stuck": "cancel_job_by_id(abort=True): a sync task must poll should_abort()",
     }
+    submitters = "a job argument `user`: procrastinate has no fair share"
 
     def __init__(self) -> None:
         self.url = pg_url(DATABASE)
@@ -91,6 +99,15 @@ class ProcrastinateSystem(System):
         task = self.app.tasks["noop"]
         for start in range(0, len(keys), BULK_CHUNK):
             task.batch_defer(*({"k": k} for k in keys[start : start + BULK_CHUNK]))
+
+    def submit_sleep(self, user: str, key: int, seconds: float) -> None:
+        self.app.tasks["sleep"].defer(k=key, seconds=seconds, user=user)
+
+    def submit_sleeps(self, user: str, keys: Sequence[int], seconds: float) -> None:
+        task = self.app.tasks["sleep"]
+        for start in range(0, len(keys), BULK_CHUNK):
+            chunk = keys[start : start + BULK_CHUNK]
+            task.batch_defer(*({"k": k, "seconds": seconds, "user": user} for k in chunk))
 
     def settle_after_submit(self) -> None:
         analyze(self.url)
