@@ -210,7 +210,8 @@ def test_a_failed_sqlite_round_writes_nothing_and_the_next_one_works(
     first, second = service.submit_many(ADMIN, "diag.noop", [{}, {}])
     assert [j.id for j in store.claim("w1", ["diag.noop"], 1)] == [first.id]
     outcome = [(first_run(first.id), Outcome(Status.SUCCEEDED, result=1))]
-    monkeypatch.setattr(sqlite_round, "CLAIM_SQL", "UPDATE no_such_table SET x = 1")
+    broken = "UPDATE no_such_table SET x = 1"
+    monkeypatch.setattr(sqlite_round, "CLAIM_SQL", {False: broken, True: broken})
 
     with pytest.raises(DBAPIError):
         store.finish_and_claim("w1", outcome, ClaimRequest.anything(["diag.noop"], 1))

@@ -25,13 +25,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeEngine
 
-from jobprocessor.model import Event
+from jobprocessor.model import Event, Status
 from jobprocessor.store.round_sql import (
     Flavour,
+    choose_sql,
     claim_parameters,
-    claim_sql,
     end_events,
     finish_sql,
+    is_capped,
     outcomes_value,
     started_detail,
 )
@@ -59,9 +60,21 @@ FLAVOUR = Flavour(
     json_int=lambda parameter, key: f"""json_extract(:{parameter}, '$."' || {key} || '"')""",
     # SQLite's RETURNING names the updated table's columns unqualified.
     returning_all=lambda alias: "*",
+    # No LATERAL: the query's ids, each joined to its row by the primary key.
+    each_row_of=lambda query, alias: (
+        f"JOIN {jobs.name} AS {alias} ON {alias}.id IN (SELECT x.id FROM ({query}) AS x)"
+    ),
 )
 FINISH_SQL = finish_sql(FLAVOUR)
-CLAIM_SQL = claim_sql(FLAVOUR)
+#: The choice of jobs to claim, by whether a queue has less room than the round claims.
+CLAIM_SQL = {capped: choose_sql(FLAVOUR, capped=capped) for capped in (False, True)}
+#: Take one chosen job (one writer at a time: it is still queued).
+TAKE_SQL = f"""
+UPDATE {jobs.name}
+SET status = '{Status.RUNNING.value}', worker_id = :worker, started_at = :now,
+    attempts = attempts + 1, limit_slot = :place
+WHERE id = :id AND status = '{Status.QUEUED.value}'
+RETURNING *"""
 EVENTS_SQL = f"INSERT INTO {job_events.name} (job_id, at, event, by, detail) VALUES (?, ?, ?, ?, ?)"
 
 
@@ -89,9 +102,14 @@ def run_round(
             finished = {row[0] for row in driver.execute(sql, parameters).fetchall()}
         rows: list[Any] = []
         if claim.wanted:
-            sql = CLAIM_SQL
+            sql = CLAIM_SQL[is_capped(claim)]
             parameters = {"worker": worker_id, "now": at, **claim_parameters(claim, FLAVOUR)}
-            rows = _converters(connection.dialect).rows(driver.execute(sql, parameters))
+            chosen = driver.execute(sql, parameters).fetchall()
+            sql = TAKE_SQL
+            convert = _converters(connection.dialect)
+            for job_id, place in chosen:
+                taken = {"worker": worker_id, "now": at, "place": place, "id": job_id}
+                rows += convert.rows(driver.execute(sql, taken))
         events = [
             (job_id, at, event, None, detail)
             for job_id, event, detail in end_events(outcomes)
