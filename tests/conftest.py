@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy.engine import make_url
 
 from jobprocessor.model import Actor, Job, Role, Status
@@ -54,6 +55,10 @@ FAST = {
     "cancel_poll_interval": 0.1,
     "shutdown_timeout": 5.0,
 }
+#: Passwords of test users hashed at argon2's lowest cost (about 0.1 ms, not 0.4 s):
+#: signing in checks them just the same, as each hash carries its own parameters.
+#: Production's hasher is checked where the command line adds a user.
+CHEAP_PASSWORDS = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def _pg_dsn(database: str) -> str:
@@ -127,6 +132,7 @@ def service(settings: Settings) -> Iterator[JobService]:
     import jobprocessor.diagnostics  # noqa: F401 - registers the diag.* types
 
     svc = open_service(settings)
+    svc.password_hasher = CHEAP_PASSWORDS
     yield svc
     svc.store.engine.dispose()
 

@@ -602,6 +602,10 @@ def test_users_add_with_password_and_tokens_create(database_url: str, service: J
         stdin="s3cret pass\n",
     )
     assert "carol" in added.stdout
+    # The command hashes with production's parameters (the tests' own users are cheap).
+    stored = service.users.password_hash("carol")
+    assert stored is not None
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), stored
     user = service.authenticate("carol", "s3cret pass")
     assert user is not None
     assert user.role.value == "admin"

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Table, func, select, update
 
 from conftest import ADMIN, ALICE, BOB, wait_for_status
+from jobprocessor.auth import PASSWORD_HASHER
 from jobprocessor.context import JobContext
 from jobprocessor.errors import Conflict, InvalidInput, NotFound, WaitTimeout
 from jobprocessor.model import Actor, Job, ReportEntry, Role, Status, StatusGroup, utcnow
@@ -762,6 +763,10 @@ def test_authenticate(service: JobService) -> None:
     assert service.authenticate("carol", "") is None
     assert service.authenticate("nobody", "correct horse") is None
     assert service.authenticate("nopass", "") is None
+    # The hash is the given hasher's (the tests' cheap one); a service hashes with
+    # argon2's defaults unless it is given another.
+    assert (service.users.password_hash("carol") or "").startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    assert JobService(service.store, service.users).password_hasher is PASSWORD_HASHER
 
 
 def test_tokens_map_back_to_their_user(service: JobService) -> None:
