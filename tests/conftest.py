@@ -36,6 +36,8 @@ from waiting import wait_until
 pytest_plugins = ["web_support"]
 
 TESTS = Path(__file__).parent
+#: Job modules of the tests, loaded with --app.
+APP_DIR = TESTS / "apps"
 PG_ADMIN_URL = os.environ.get(
     "JOBPROCESSOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -213,13 +215,19 @@ class WorkerProcess:
         return self.log.read_text(errors="replace")
 
 
+def settings_env(database_url: str, **overrides: Any) -> dict[str, str]:
+    """The settings of a command, as its environment: the test database, fast timings."""
+    env = {"JOBPROCESSOR_DATABASE_URL": database_url}
+    for key, value in {**FAST, **overrides}.items():
+        env[f"JOBPROCESSOR_{key.upper()}"] = str(value)
+    return env
+
+
 def cli_env(database_url: str, **overrides: Any) -> dict[str, str]:
     """Environment for a CLI process: the test database and fast timings."""
     env = dict(os.environ)
-    env["JOBPROCESSOR_DATABASE_URL"] = database_url
-    env["PYTHONPATH"] = os.pathsep.join([str(TESTS / "apps"), env.get("PYTHONPATH", "")])
-    for key, value in {**FAST, **overrides}.items():
-        env[f"JOBPROCESSOR_{key.upper()}"] = str(value)
+    env["PYTHONPATH"] = os.pathsep.join([str(APP_DIR), env.get("PYTHONPATH", "")])
+    env.update(settings_env(database_url, **overrides))
     return env
 
 
