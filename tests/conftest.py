@@ -63,6 +63,29 @@ FAST = {
 CHEAP_PASSWORDS = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--part",
+        choices=("parallel", "serial"),
+        help="Run only the tests that may run beside others (parallel, e.g. with -n 4), or "
+        "only those marked serial, which must run alone; scripts/test runs both parts.",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    part = config.getoption("--part")
+    if part is None:
+        return
+    keep = [
+        item
+        for item in items
+        if (item.get_closest_marker("serial") is not None) == (part == "serial")
+    ]
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep
+
+
 def _pg_dsn(database: str) -> str:
     return (
         make_url(PG_ADMIN_URL)
