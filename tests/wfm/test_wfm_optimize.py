@@ -1,11 +1,15 @@
 """Create optimized schedule: contract rules kept (checked apart from the solver), better
-coverage than the shift sequences on the demo data, and a cancel that stops the solver."""
+coverage than the shift sequences on the demo data, and a cancel that stops the solver.
+
+The full solve (its 20 s time limit, on both cores) runs on SQLite; on PostgreSQL a short
+solve checks that the schedule is read and saved there too. The cancel runs on both."""
 
 from __future__ import annotations
 
 import time
 from datetime import date, timedelta
 
+import pytest
 from wfm_data import MONDAY, at, level_content, wait_until
 
 from jobprocessor.model import Actor, Role, Status
@@ -34,6 +38,7 @@ def snapshot_of(engine, unit: int, start: date, weeks: int):
         )
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_optimized_demo_week_keeps_the_rules_and_beats_the_sequences(engine, run_job) -> None:
     demo = seed(engine, start=MONDAY, weeks=1)
     before = snapshot_of(engine, demo.planning_unit_id, demo.start, 1)
@@ -68,6 +73,28 @@ def test_optimized_demo_week_keeps_the_rules_and_beats_the_sequences(engine, run
     absences = {e for e in before.entries if e.end - e.start == timedelta(days=1)}
     assert absences <= set(after.entries)
     assert any("Solver finished" in line for line in done.lines("INFO"))
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_short_solve_saves_a_schedule_that_keeps_the_hard_rules(engine, run_job) -> None:
+    demo = seed(engine, start=MONDAY, weeks=1)
+    before = snapshot_of(engine, demo.planning_unit_id, demo.start, 1)
+    done = run_job(
+        "wfm.create_optimized_schedule",
+        start=str(demo.start),
+        weeks=1,
+        time_limit=2.0,
+        start_step=60,
+    )
+    after = snapshot_of(engine, demo.planning_unit_id, demo.start, 1)
+    assert after.entries != before.entries
+    violations = check_rules(after.entries, after.employees, after.activities, demo.start, demo.end)
+    assert [v for v in violations if v.hard] == []
+    assert done.result["min_hours_shortfalls"] == len(violations)
+    optimized = summarize(after.requirements, scheduled_counts(after.entries, demo.start, demo.end))
+    assert done.result["after"]["coverage_pct"] == round(optimized.coverage_pct, 2)
+    absences = {e for e in before.entries if e.end - e.start == timedelta(days=1)}
+    assert absences <= set(after.entries)
 
 
 def test_rule_check_finds_each_broken_rule(engine, tiny) -> None:
