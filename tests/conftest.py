@@ -23,12 +23,15 @@ from typing import Any
 import psycopg
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from jobprocessor.model import Actor, Job, Role, Status
 from jobprocessor.service import JobService, open_service
 from jobprocessor.settings import Settings
 from jobprocessor.store import create_db_engine, upgrade
+from jobprocessor.store.jobs import JobStore
+from jobprocessor.store.users import UserStore
 from jobprocessor.worker import Worker
 from waiting import wait_until
 
@@ -160,6 +163,24 @@ def service(settings: Settings) -> Iterator[JobService]:
     svc.password_hasher = CHEAP_PASSWORDS
     yield svc
     svc.store.engine.dispose()
+
+
+def _no_database() -> Any:
+    raise AssertionError("this check must be made before the database is reached")
+
+
+@pytest.fixture
+def offline_service() -> Iterator[JobService]:
+    """A service whose database cannot be reached, for input checks that come first.
+
+    Such a check needs no database of either kind, and one that reached it would
+    fail the test; so "nothing stored" holds on every database.
+    """
+    import jobprocessor.diagnostics  # noqa: F401 - registers the diag.* types
+
+    engine = create_engine("sqlite://", creator=_no_database)
+    yield JobService(JobStore(engine), UserStore(engine))
+    engine.dispose()
 
 
 def wait_for_status(
