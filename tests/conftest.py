@@ -79,6 +79,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     part = config.getoption("--part")
     if part is None:
         return
+    if part == "parallel":
+        # The longest tests first, so that none of them starts last and runs alone.
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     keep = [
         item
         for item in items
