@@ -38,6 +38,9 @@ def snapshot_of(engine, unit: int, start: date, weeks: int):
         )
 
 
+# A solve against a 20 s time limit: what it finds in that time depends on the CPU it
+# gets, so it runs alone, after the parallel part (under a load of 10 it found nothing).
+@pytest.mark.serial
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_optimized_demo_week_keeps_the_rules_and_beats_the_sequences(engine, run_job) -> None:
     demo = seed(engine, start=MONDAY, weeks=1)
