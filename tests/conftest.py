@@ -88,7 +88,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if (item.get_closest_marker("serial") is not None) == (part == "serial")
     ]
     if len(keep) < len(items):
-        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        kept = set(map(id, keep))
+        config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept])
         items[:] = keep
 
 
