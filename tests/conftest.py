@@ -23,14 +23,17 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import insert
+from argon2 import PasswordHasher
+from sqlalchemy import create_engine, insert
 from sqlalchemy.engine import make_url
 
 from jobprocessor.model import Actor, Job, ReportEntry, Role, Status, utcnow
 from jobprocessor.service import JobService, open_service
 from jobprocessor.settings import Settings
 from jobprocessor.store import create_db_engine, upgrade
+from jobprocessor.store.jobs import JobStore
 from jobprocessor.store.tables import job_artifacts, job_entries
+from jobprocessor.store.users import UserStore
 from jobprocessor.worker import Worker
 from waiting import wait_until
 
@@ -38,6 +41,8 @@ from waiting import wait_until
 pytest_plugins = ["web_support", "partition_support"]
 
 TESTS = Path(__file__).parent
+#: Job modules of the tests, loaded with --app.
+APP_DIR = TESTS / "apps"
 PG_ADMIN_URL = os.environ.get(
     "JOBPROCESSOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -57,6 +62,37 @@ FAST = {
     "cancel_poll_interval": 0.1,
     "shutdown_timeout": 5.0,
 }
+#: Passwords of test users hashed at argon2's lowest cost (about 0.1 ms, not 0.4 s):
+#: signing in checks them just the same, as each hash carries its own parameters.
+#: Production's hasher is checked where the command line adds a user.
+CHEAP_PASSWORDS = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--part",
+        choices=("parallel", "serial"),
+        help="Run only the tests that may run beside others (parallel, e.g. with -n 4), or "
+        "only those marked serial, which must run alone; scripts/test runs both parts.",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    part = config.getoption("--part")
+    if part is None:
+        return
+    if part == "parallel":
+        # The longest tests first, so that none of them starts last and runs alone.
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    keep = [
+        item
+        for item in items
+        if (item.get_closest_marker("serial") is not None) == (part == "serial")
+    ]
+    if len(keep) < len(items):
+        kept = set(map(id, keep))
+        config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept])
+        items[:] = keep
 
 
 def _pg_dsn(database: str) -> str:
@@ -130,6 +166,7 @@ def service(settings: Settings) -> Iterator[JobService]:
     import jobprocessor.diagnostics  # noqa: F401 - registers the diag.* types
 
     svc = open_service(settings)
+    svc.password_hasher = CHEAP_PASSWORDS
     yield svc
     svc.close()
 
@@ -160,6 +197,24 @@ def seed_report(
                     created_at=utcnow(),
                 )
             )
+
+
+def _no_database() -> Any:
+    raise AssertionError("this check must be made before the database is reached")
+
+
+@pytest.fixture
+def offline_service() -> Iterator[JobService]:
+    """A service whose database cannot be reached, for input checks that come first.
+
+    Such a check needs no database of either kind, and one that reached it would
+    fail the test; so "nothing stored" holds on every database.
+    """
+    import jobprocessor.diagnostics  # noqa: F401 - registers the diag.* types
+
+    engine = create_engine("sqlite://", creator=_no_database)
+    yield JobService(JobStore(engine), UserStore(engine))
+    engine.dispose()
 
 
 def wait_for_status(
@@ -250,13 +305,19 @@ class WorkerProcess:
         return self.log.read_text(errors="replace")
 
 
+def settings_env(database_url: str, **overrides: Any) -> dict[str, str]:
+    """The settings of a command, as its environment: the test database, fast timings."""
+    env = {"JOBPROCESSOR_DATABASE_URL": database_url}
+    for key, value in {**FAST, **overrides}.items():
+        env[f"JOBPROCESSOR_{key.upper()}"] = str(value)
+    return env
+
+
 def cli_env(database_url: str, **overrides: Any) -> dict[str, str]:
     """Environment for a CLI process: the test database and fast timings."""
     env = dict(os.environ)
-    env["JOBPROCESSOR_DATABASE_URL"] = database_url
-    env["PYTHONPATH"] = os.pathsep.join([str(TESTS / "apps"), env.get("PYTHONPATH", "")])
-    for key, value in {**FAST, **overrides}.items():
-        env[f"JOBPROCESSOR_{key.upper()}"] = str(value)
+    env["PYTHONPATH"] = os.pathsep.join([str(APP_DIR), env.get("PYTHONPATH", "")])
+    env.update(settings_env(database_url, **overrides))
     return env
 
 

@@ -1,5 +1,9 @@
-"""The ``jobprocessor`` command line (docs/reference/cli.md), run as a real process on both
-databases."""
+"""The ``jobprocessor`` command line (docs/reference/cli.md) on both databases.
+
+The commands run through ``main()`` in the test process (cli_support.invoke_cli: a
+new argv, stdin, stdout, stderr, environment and job-type registry each time);
+test_the_real_command runs them as real processes, for what only a process shows.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, make_url, update
 
+from cli_support import invoke_cli
 from conftest import ADMIN, ALICE, BOB, DIAG, PG_ADMIN_URL, _pg_admin, run_cli
 from contract import CONTRACT_JOB_KEYS, ISO_Z
 from jobprocessor.model import Status, utcnow
@@ -29,7 +34,7 @@ def cli(
     database_url: str, *args: str, code: int = 0, stdin: str | None = None, **settings: Any
 ) -> subprocess.CompletedProcess[str]:
     """Run the CLI and check its exit code; stderr never carries a traceback."""
-    result = run_cli(database_url, *args, stdin=stdin, **settings)
+    result = invoke_cli(database_url, *args, stdin=stdin, **settings)
     assert result.returncode == code, (
         f"{args}: exit {result.returncode}, expected {code}\n"
         f"stdout: {result.stdout}\nstderr: {result.stderr}"
@@ -202,7 +207,7 @@ def test_submit_with_title_and_plain_output(database_url: str, service: JobServi
 
 
 def test_submit_reads_apps_from_the_environment(database_url: str) -> None:
-    result = run_cli(database_url, "jobs", "submit", "diag.noop", "--json", app=DIAG)
+    result = invoke_cli(database_url, "jobs", "submit", "diag.noop", "--json", app=DIAG)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["type"] == "diag.noop"
 
@@ -506,9 +511,11 @@ def test_wait_on_a_canceled_job_exits_1(database_url: str, service: JobService) 
 
 
 def test_wait_exits_0_on_success_and_1_on_failure(
-    database_url: str, service: JobService, start_worker: Callable[..., Any]
+    database_url: str, service: JobService, spawn_worker: Callable[..., Any]
 ) -> None:
-    start_worker(concurrency=2)
+    # A worker of its own: one in this process would share the registry that each
+    # command here empties while it runs.
+    spawn_worker(concurrency=2)
     good = submit_json(database_url, "diag.count", {"n": 2, "delay": 0.01})
     bad = submit_json(database_url, "diag.fail", {"message": "planned failure"})
     ok = cli(database_url, "jobs", "wait", str(good["id"]), "--timeout", WAIT_LIMIT)
@@ -608,6 +615,10 @@ def test_users_add_with_password_and_tokens_create(database_url: str, service: J
         stdin="s3cret pass\n",
     )
     assert "carol" in added.stdout
+    # The command hashes with production's parameters (the tests' own users are cheap).
+    stored = service.users.password_hash("carol")
+    assert stored is not None
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), stored
     user = service.authenticate("carol", "s3cret pass")
     assert user is not None
     assert user.role.value == "admin"
@@ -640,3 +651,38 @@ def test_users_add_errors(database_url: str, service: JobService) -> None:
 def test_tokens_create_for_an_unknown_user_exits_3(database_url: str) -> None:
     result = cli(database_url, "tokens", "create", "nobody", code=3)
     assert "nobody" in one_error_line(result)
+
+
+# -- the real command -------------------------------------------------------------------
+
+
+def test_the_real_command_exits_with_each_code_and_one_line_errors(
+    database_url: str, service: JobService
+) -> None:
+    """``python -m jobprocessor.cli`` as a process: what only a process shows, its exit
+    status and its stderr (one line, no traceback), for each outcome of docs/reference/cli.md."""
+
+    def real(*args: str, code: int) -> subprocess.CompletedProcess[str]:
+        result = run_cli(database_url, *args)
+        assert result.returncode == code, (args, result.returncode, result.stderr)
+        assert "Traceback" not in result.stderr, result.stderr
+        return result
+
+    submitted = json.loads(
+        real("jobs", "submit", "diag.count", "--app", DIAG, "--json", code=0).stdout
+    )
+    assert_job_object(submitted)
+    stored = service.get(ADMIN, submitted["id"]).to_dict()
+    assert stored.pop("waiting_for") == "no worker is running"  # worked out when read
+    assert stored == {key: value for key, value in submitted.items() if key != "waiting_for"}
+    job_id = str(submitted["id"])
+    bad = real("jobs", "submit", "diag.count", "--app", DIAG, "--params", '{"n": "x"}', code=2)
+    assert "n" in one_error_line(bad)
+    assert bad.stdout == ""
+    usage = real("jobs", "frobnicate", code=2)
+    assert "frobnicate" in one_error_line(usage)
+    assert "999999" in one_error_line(real("jobs", "show", "999999", code=3))
+    waited = real("jobs", "wait", job_id, "--timeout", "0.2", code=4)
+    assert "queued" in one_error_line(waited)
+    assert real("jobs", "cancel", job_id, code=0).stdout.strip() == f"job {job_id}: canceled"
+    assert "already canceled" in one_error_line(real("jobs", "cancel", job_id, code=1))

@@ -5,11 +5,14 @@ that could not reach the database is not lost, and must not declare itself or
 others lost when the database comes back.
 
 This restarts the machine's shared PostgreSQL server: run it on its own, as other
-test runs on the machine see their connections dropped while it runs.
+test runs on the machine see their connections dropped while it runs. It is marked
+``serial``: scripts/test runs it after the parallel part, and it refuses to run in
+a parallel session.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -20,8 +23,21 @@ from conftest import ADMIN, FAST, wait_until
 from jobprocessor.model import Status
 from jobprocessor.service import JobService
 
-# Only the PostgreSQL case of the parametrised ``database_url`` fixture.
-pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+pytestmark = [
+    pytest.mark.serial,
+    # Only the PostgreSQL case of the parametrised ``database_url`` fixture.
+    pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
+]
+
+
+@pytest.fixture(autouse=True)
+def alone() -> None:
+    """Fail, rather than drop the connections of tests running beside this one."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        pytest.fail(
+            f"restarts PostgreSQL: run it alone (--part=serial), not with {workers} workers"
+        )
 
 
 def _pg_version() -> str:

@@ -435,6 +435,7 @@ def test_ten_thousand_tiny_jobs_each_run_exactly_once(
 # -- 9. cancel racing the job's own finish -------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cancel_racing_the_finish_leaves_one_consistent_final_state(
     service: JobService, start_worker, record_property
 ) -> None:

@@ -8,13 +8,16 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+#: How passwords are hashed unless a service is given another hasher: argon2-cffi's
+#: defaults (RFC 9106's low-memory profile). Verifying reads the parameters from the
+#: stored hash itself, so any hash this or another hasher made is checked correctly.
+PASSWORD_HASHER = PasswordHasher()
 
 TOKEN_PREFIX = "jp_"  # noqa: S105 - a prefix, not a secret
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+def hash_password(password: str, hasher: PasswordHasher = PASSWORD_HASHER) -> str:
+    return hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
@@ -22,7 +25,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     if not password_hash:
         return False
     try:
-        return _hasher.verify(password_hash, password)
+        return PASSWORD_HASHER.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from jobprocessor.auth import hash_password, hash_token, new_token, verify_password
+from argon2 import PasswordHasher
+
+from jobprocessor.auth import (
+    PASSWORD_HASHER,
+    hash_password,
+    hash_token,
+    new_token,
+    verify_password,
+)
 from jobprocessor.errors import (
     Conflict,
     InvalidInput,
@@ -125,12 +133,22 @@ class ListFilter:
 class JobService:
     """Submit, list, cancel, restart, delete and report jobs on behalf of an actor."""
 
-    def __init__(self, store: JobStore, users: UserStore, types: Registry = registry) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        users: UserStore,
+        types: Registry = registry,
+        *,
+        password_hasher: PasswordHasher = PASSWORD_HASHER,
+    ) -> None:
         self.store = store
         self.users = users
         self.types = types
         #: Recurring schedules (admins).
         self.schedules = Schedules(store, types)
+        #: Hashes the passwords of new users; checking a password needs no hasher of its
+        #: own, as each stored hash carries its parameters.
+        self.password_hasher = password_hasher
 
     # -- jobs -----------------------------------------------------------------
 
@@ -402,7 +420,8 @@ class JobService:
     ) -> User:
         check_user_name(name)
         user = User(name, display_name or name, role)
-        if not self.users.add(user, hash_password(password) if password else None):
+        password_hash = hash_password(password, self.password_hasher) if password else None
+        if not self.users.add(user, password_hash):
             raise Conflict(f"user {name!r} exists already")
         return user
 
