@@ -1,0 +1,191 @@
+"""The chaos itself: the plan's faults, each at its time, on the live cluster.
+
+One loop, ticking every 50 ms: it learns which workers registered, replaces workers
+that died, and fires what is due. A kill picks among the workers that run jobs (not
+paused, not cut off, slots started a second ago), and only while another one does
+too: a worker takes seconds to start on a busy machine, and a kill of one that
+never ran a job shows nothing. A kill that finds no victim waits for one, and is
+dropped when the next kill is due. The pause and the cut wait (20 s at most) for a
+worker that holds a job, so that there is something to rescue and a run to fence.
+The restart waits while anyone else's pytest runs on the machine.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from bench.chaos import pg
+from bench.chaos.cluster import Cluster, Fault, Member
+from bench.chaos.plan import CUT_FOR, PAUSE_FOR, Plan
+from bench.common import checkpoint, say
+
+TICK = 0.05
+#: A worker must have run jobs this long to be killed, paused or cut off.
+SETTLED = 1.0
+#: The pause and the cut wait at most this long for a worker that holds jobs.
+FIND_TARGET = 20.0
+
+
+@dataclass
+class _Held:
+    """A pause or a cut under way."""
+
+    member: Member
+    fault: Fault
+    until: float
+
+
+class Conductor:
+    """Runs ``plan`` on ``cluster``; ``run()`` returns once every fault is done."""
+
+    def __init__(self, plan: Plan, cluster: Cluster, watcher: pg.Watcher) -> None:
+        self.plan = plan
+        self.cluster = cluster
+        self.watcher = watcher
+        self._kills = list(plan.kills)
+        self._pause: _Held | None = None
+        self._cut: _Held | None = None
+        self.paused = self.cutted = False
+        self.restart_done = plan.restart_at is None
+        self.restart_skipped: str | None = None
+        self._others_since: float | None = None
+        self._next_look = 0.0
+        self.skipped_kills = 0
+        self.exits: list[str] = []
+
+    def run(self) -> None:
+        self._began = time.monotonic()
+        while True:
+            checkpoint()
+            now = time.monotonic() - self._began
+            self.cluster.refresh(self.watcher)
+            self._replace_exited()
+            self._kill(now)
+            self._pause_step(now)
+            self._cut_step(now)
+            self._restart_step(now)
+            if now >= self.plan.duration and self.done:
+                return
+            time.sleep(TICK)
+
+    @property
+    def done(self) -> bool:
+        return self.paused and self.cutted and self.restart_done
+
+    def finish(self) -> None:
+        """Undo a pause or cut still under way (after an interruption)."""
+        if self._pause is not None:
+            self.cluster.resume(self._pause.member, self._pause.fault)
+        if self._cut is not None:
+            self.cluster.heal(self._cut.member, self._cut.fault)
+
+    # -- kills ------------------------------------------------------------------
+
+    def _kill(self, now: float) -> None:
+        if not self._kills or self._kills[0][0] > now:
+            return
+        eligible = sorted(
+            (
+                m
+                for m in self.cluster.current()
+                if m.state == "up"
+                and self.cluster.ready_for(m) >= SETTLED
+                and time.time() >= m.spared_until
+            ),
+            key=lambda m: m.position,
+        )
+        working = [m for m in self.cluster.current() if self.cluster.ready_for(m) > 0]
+        if not eligible or len(working) < 2:
+            if len(self._kills) > 1 and self._kills[1][0] <= now:
+                self._kills.pop(0)
+                self.skipped_kills += 1
+            return
+        _, pick = self._kills.pop(0)
+        victim = eligible[int(pick * len(eligible))]
+        fault = self.cluster.kill(victim, self.watcher)
+        say(f"killed worker {victim.pid} (position {victim.position}, {len(fault.held)} jobs)")
+
+    def _replace_exited(self) -> None:
+        """A worker that ended by itself is an anomaly: noted, and replaced."""
+        for member in self.cluster.current():
+            if member.state == "up" and member.process.poll() is not None:
+                member.state = "killed"
+                note = f"worker {member.pid} exited with {member.process.returncode}"
+                self.exits.append(note)
+                say(f"ANOMALY: {note}; starting another")
+                self.cluster.spawn(member.position)
+
+    # -- the pause and the cut ------------------------------------------------------
+
+    def _candidates(self, namespace: bool) -> list[tuple[int, int, Member]]:
+        """(report jobs held, jobs held, member) of the up workers of one kind."""
+        found = []
+        for member in self.cluster.current():
+            if (
+                member.state != "up"
+                or member.in_namespace != namespace
+                or member.worker_id is None
+                or self.cluster.ready_for(member) < SETTLED
+            ):
+                continue
+            types = self.watcher.held_types(member.worker_id) or []
+            reports = sum(t.startswith("chaos.report") for t in types)
+            found.append((reports, len(types), member))
+        return sorted(found, key=lambda c: (c[0], c[1]), reverse=True)
+
+    def _target(self, at: float, now: float, namespace: bool) -> Member | None:
+        candidates = self._candidates(namespace)
+        if candidates and (candidates[0][1] > 0 or now > at + FIND_TARGET):
+            return candidates[0][2]
+        return None
+
+    def _pause_step(self, now: float) -> None:
+        if self._pause is not None and now >= self._pause.until:
+            self.cluster.resume(self._pause.member, self._pause.fault)
+            say(f"resumed worker {self._pause.member.pid}")
+            self._pause, self.paused = None, True
+        if self.paused or self._pause is not None or now < self.plan.pause_at:
+            return
+        member = self._target(self.plan.pause_at, now, namespace=False)
+        if member is not None:
+            fault = self.cluster.pause(member, self.watcher)
+            self._pause = _Held(member, fault, now + PAUSE_FOR)
+            say(f"paused worker {member.pid} ({len(fault.held)} jobs) for {PAUSE_FOR:g} s")
+
+    def _cut_step(self, now: float) -> None:
+        if self._cut is not None and now >= self._cut.until:
+            self.cluster.heal(self._cut.member, self._cut.fault)
+            say(f"healed the link of worker {self._cut.member.pid}")
+            self._cut, self.cutted = None, True
+        if self.cutted or self._cut is not None or now < self.plan.cut_at:
+            return
+        member = self._target(self.plan.cut_at, now, namespace=True)
+        if member is not None:
+            fault = self.cluster.cut(member, self.watcher)
+            self._cut = _Held(member, fault, now + CUT_FOR)
+            say(f"cut worker {member.pid} off ({len(fault.held)} jobs) for {CUT_FOR:g} s")
+
+    # -- the restart -----------------------------------------------------------------
+
+    def _restart_step(self, now: float) -> None:
+        at = self.plan.restart_at
+        if self.restart_done or at is None or now < at or now < self._next_look:
+            return
+        others = pg.others_testing()
+        if others:
+            if self._others_since is None:
+                self._others_since = now
+                say(f"PostgreSQL restart held back: pytest runs ({others[0][:80]} …)")
+            if now - self._others_since > pg.OTHERS_WAIT:
+                self.restart_skipped = f"skipped: pytest ran for {pg.OTHERS_WAIT / 60:g} min"
+                self.restart_done = True
+            self._next_look = now + pg.OTHERS_POLL
+            return
+        say("restarting PostgreSQL")
+        fault = Fault("restart", time.time())
+        self.cluster.journal.append(fault)
+        began, back = pg.restart()
+        fault.began, fault.ended = began, back
+        say(f"PostgreSQL is back after {back - began:.2f} s")
+        self.restart_done = True

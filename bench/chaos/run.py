@@ -1,0 +1,218 @@
+"""``scripts/chaos``: the run from start to end, and its report.
+
+A fresh database; three workers (the last in a network namespace); the submitter;
+the conductor's faults; then the drain (every job must finish on the workers left),
+a clean stop, and the checks. The table goes to stdout, progress to stderr, every
+figure to ``bench/results/chaos-<UTC time>.json``. Exit code 0 only if every
+invariant holds (1 if one fails, 130 if interrupted).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.chaos import pg
+from bench.chaos.cluster import Cluster, open_partition
+from bench.chaos.collect import attach_runs, read_jobs, read_runs
+from bench.chaos.conductor import Conductor
+from bench.chaos.invariants import Check, Evidence, check_all
+from bench.chaos.plan import SLOTS, TIMINGS, WORKERS, Options, make_plan, parse_args
+from bench.chaos.submitter import Submitter
+from bench.common import RESULTS, ROOT, Interrupted, install_signal_handlers, machine, say
+
+#: Every worker must register within this long of its start.
+START_TIMEOUT = 120.0
+
+
+def wait_registered(cluster: Cluster, watcher: pg.Watcher) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while any(m.worker_id is None for m in cluster.current()):
+        for member in cluster.current():
+            if member.process.poll() is not None:
+                raise RuntimeError(f"worker {member.pid} exited at start: {member.output()}")
+        if time.monotonic() > deadline:
+            raise RuntimeError("the workers did not register in time")
+        cluster.refresh(watcher)
+        time.sleep(0.1)
+
+
+def drain(watcher: pg.Watcher, timeout: float) -> float:
+    """Wait until no job is queued, running or canceling; seconds it took."""
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        counts = watcher.counts()
+        active = (
+            None
+            if counts is None
+            else sum(counts.get(s, 0) for s in ("queued", "running", "canceling"))
+        )
+        if active == 0:
+            return time.monotonic() - began
+        time.sleep(0.5)
+    say(f"the jobs did not drain within {timeout:g} s")
+    return time.monotonic() - began
+
+
+def git_commit() -> str:
+    """The commit run, marked if the engine or the chaos run has changes beside it."""
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "src", "bench"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return head + (" (modified)" if dirty else "")
+
+
+def print_table(checks: Sequence[Check]) -> None:
+    width = max(len(c.name) for c in checks)
+    for check in checks:
+        print(f"{check.verdict}  {check.name:<{width}}  {check.figures}")
+        for offender in check.offenders:
+            print(f"      {offender}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_args(argv)
+    plan = make_plan(options)
+    install_signal_handlers()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = RESULTS / f"chaos-{stamp}"
+    stamps = run_dir / "stamps"
+    stamps.mkdir(parents=True)
+    say(f"chaos run, seed {plan.seed}: {options.minutes:g} min, {options.jobs} jobs")
+    say(f"plan: {plan.describe()}; logs in {run_dir}")
+    database = f"jobprocessor_chaos_{os.getpid()}"
+    url = pg.create_database(database)
+    watcher = pg.Watcher(url)
+    partition = open_partition()
+    cluster = Cluster(url, WORKERS, run_dir, stamps, partition)
+    conductor = Conductor(plan, cluster, watcher)
+    submitter: Submitter | None = None
+    interrupted = False
+    figures: dict[str, Any] = {}
+    try:
+        for position in range(WORKERS):
+            cluster.spawn(position)
+        wait_registered(cluster, watcher)
+        say("workers up: the chaos begins")
+        submitter = Submitter(
+            url, rate=options.jobs / plan.duration, max_queue=options.max_queue, seed=plan.seed
+        )
+        submitter.start()
+        chaos_began = time.time()
+        conductor.run()
+        figures["chaos_s"] = time.time() - chaos_began
+        submitter.stop()
+        say(f"chaos over: {submitter.submitted} jobs submitted; draining")
+        figures["drain_s"] = drain(watcher, options.drain_timeout)
+        say(f"drained in {figures['drain_s']:.1f} s; stopping the workers")
+    except Interrupted:
+        interrupted = True
+        say("interrupted: stopping everything")
+    finally:
+        conductor.finish()
+        if submitter is not None:
+            submitter.stop()
+        cluster.stop_all()
+        watcher.close()
+        partition.close()
+    if interrupted:
+        if not options.keep_db:
+            pg.drop_database(database)
+        return 130
+
+    jobs = read_jobs(url)
+    strays = attach_runs(jobs, read_runs(stamps))
+    logs = {m.worker_id: m.output() for m in cluster.members if m.worker_id}
+    evidence = Evidence(
+        jobs,
+        strays,
+        cluster.journal,
+        submitter.submitted if submitter else 0,
+        conductor.restart_skipped,
+        logs,
+    )
+    checks = check_all(evidence)
+    checks.append(
+        Check(
+            "no worker exited by itself",
+            not conductor.exits,
+            f"{len(cluster.members)} workers started, "
+            f"{sum(f.kind == 'kill' for f in cluster.journal)} killed, "
+            f"{len(conductor.exits)} exited by themselves",
+            conductor.exits[:10],
+        )
+    )
+    print_table(checks)
+    path = RESULTS / f"chaos-{stamp}.json"
+    write_json(path, options, plan, cluster, conductor, submitter, checks, figures, evidence)
+    say(f"figures in {path}")
+    if options.keep_db:
+        say(f"the database {database} is kept")
+    else:
+        pg.drop_database(database)
+    return 0 if all(c.ok is not False for c in checks) else 1
+
+
+def write_json(
+    path: Path,
+    options: Options,
+    plan: Any,
+    cluster: Cluster,
+    conductor: Conductor,
+    submitter: Submitter | None,
+    checks: Sequence[Check],
+    figures: dict[str, Any],
+    evidence: Evidence,
+) -> None:
+    doc = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": git_commit(),
+        "machine": machine(),
+        "options": dataclasses.asdict(options),
+        "plan": {
+            "duration_s": plan.duration,
+            "kills_planned": len(plan.kills),
+            "pause_at_s": plan.pause_at,
+            "cut_at_s": plan.cut_at,
+            "restart_at_s": plan.restart_at,
+        },
+        "timings": TIMINGS,
+        "workers": WORKERS,
+        "slots": SLOTS,
+        "figures": {
+            **figures,
+            "jobs": len(evidence.jobs),
+            "runs": sum(len(j.runs) for j in evidence.jobs.values()),
+            "submitted": submitter.submitted if submitter else 0,
+            "submitted_by_type": dict(submitter.by_type) if submitter else {},
+            "submit_failures": submitter.failures if submitter else 0,
+            "workers_started": len(cluster.members),
+            "kills_skipped": conductor.skipped_kills,
+        },
+        "faults": [dataclasses.asdict(f) for f in cluster.journal],
+        "checks": [
+            {
+                "name": c.name,
+                "verdict": c.verdict,
+                "figures": c.figures,
+                "offenders": c.offenders,
+                "data": c.data,
+            }
+            for c in checks
+        ],
+    }
+    path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
