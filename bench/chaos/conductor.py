@@ -12,13 +12,15 @@ The restart waits while anyone else's pytest runs on the machine.
 
 from __future__ import annotations
 
+import subprocess
 import time
 from dataclasses import dataclass
 
 from bench.chaos import pg
 from bench.chaos.cluster import Cluster, Fault, Member
-from bench.chaos.plan import CUT_FOR, PAUSE_FOR, Plan
+from bench.chaos.plan import CUT_FOR, OUTAGE, PAUSE_FOR, Plan
 from bench.common import checkpoint, say
+from bench.services import ensure_postgres
 
 TICK = 0.05
 #: A worker must have run jobs this long to be killed, paused or cut off.
@@ -39,8 +41,12 @@ class _Held:
 class Conductor:
     """Runs ``plan`` on ``cluster``; ``run()`` returns once every fault is done."""
 
-    def __init__(self, plan: Plan, cluster: Cluster, watcher: pg.Watcher) -> None:
+    def __init__(
+        self, plan: Plan, cluster: Cluster, watcher: pg.Watcher, *, outage_of: str | None
+    ) -> None:
         self.plan = plan
+        #: With a database's name: an outage of that database instead of a restart.
+        self.outage_of = outage_of
         self.cluster = cluster
         self.watcher = watcher
         self._kills = list(plan.kills)
@@ -172,6 +178,13 @@ class Conductor:
         at = self.plan.restart_at
         if self.restart_done or at is None or now < at or now < self._next_look:
             return
+        if self.outage_of is not None:
+            say(f"taking the database away for {OUTAGE:g} s (every session ended)")
+            fault = Fault("restart", time.time(), note="database outage")
+            self.cluster.journal.append(fault)
+            fault.began, fault.ended = pg.outage(self.outage_of, OUTAGE)
+            self.restart_done = True
+            return
         others = pg.others_testing()
         if others:
             if self._others_since is None:
@@ -183,9 +196,14 @@ class Conductor:
             self._next_look = now + pg.OTHERS_POLL
             return
         say("restarting PostgreSQL")
-        fault = Fault("restart", time.time())
+        fault = Fault("restart", time.time(), note="server restart")
         self.cluster.journal.append(fault)
-        began, back = pg.restart()
-        fault.began, fault.ended = began, back
-        say(f"PostgreSQL is back after {back - began:.2f} s")
         self.restart_done = True
+        try:
+            fault.began, fault.ended = pg.restart()
+        except (subprocess.SubprocessError, RuntimeError) as error:
+            fault.note = f"the server restart failed: {error}"
+            say(fault.note)
+            ensure_postgres()
+            return
+        say(f"PostgreSQL is back after {fault.ended - fault.began:.2f} s")

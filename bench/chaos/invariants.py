@@ -162,6 +162,8 @@ def winner_fenced(ev: Evidence) -> Check:
     figures = (
         f"{checked:,} succeeded jobs: the result names the succeeding run; of {reports:,} "
         f"with reports, result.txt, the run's file and its 'finished' line are its own"
+        if not bad
+        else f"{len(bad)} faults in {checked:,} succeeded jobs"
     )
     return Check("succeeded jobs are one run's (fencing)", not bad, figures, bad[:SHOWN])
 
@@ -202,17 +204,28 @@ def writes_fenced(ev: Evidence) -> Check:
                     t is not None and t > attempt.ended for t in (run.files, run.end)
                 ) and job.type.startswith("chaos.report")
     ok = not bad and late == 0
+    held = "each within its run's hold" if not bad else f"{len(bad)} outside their run's hold"
+    stayed = "none of it stayed" if ok else "some of it stayed"
+    said = "".join(ev.logs.values())
+    dropped = said.count("its outcome (")
+    refused = said.count("no longer holds the job")
     figures = (
-        f"{files:,} files, {lines:,} log lines, each within its run's hold; "
-        f"{late} after a final event; {went_on} runs went on after losing their job "
-        f"({sent_late} sent files or log lines then), and none of it stayed"
+        f"{files:,} files, {lines:,} log lines, {held}; {late} after a final event; "
+        f"{went_on} runs went on after losing their job ({sent_late} sent files or log "
+        f"lines then), workers refused {refused} writes and dropped {dropped} outcomes "
+        f"of lost runs, and {stayed}"
     )
     return Check(
         "files and log lines are their holder's (fencing)",
         ok,
         figures,
         bad[:SHOWN],
-        {"runs_after_losing": went_on, "of_them_sent_writes": sent_late},
+        {
+            "runs_after_losing": went_on,
+            "of_them_sent_writes": sent_late,
+            "writes_refused": refused,
+            "outcomes_dropped": dropped,
+        },
     )
 
 
@@ -226,6 +239,8 @@ def one_final_event(ev: Evidence) -> Check:
         elif finals[0] != len(names) - 1:
             bad.append(f"job {job.id}: events after its final one: {names[finals[0] :]}")
     figures = f"{len(ev.jobs):,} jobs, each with one final event, and nothing after it"
+    if bad:
+        figures = f"{len(bad)} of {len(ev.jobs):,} jobs with more or less than one final event"
     return Check("no job has a second final event", not bad, figures, bad[:SHOWN])
 
 
@@ -364,7 +379,10 @@ def held_fault_rescued(ev: Evidence, kind: str) -> Check:
 
 
 def restart_recovered(ev: Evidence) -> Check:
-    restarts = [f for f in ev.faults if f.kind == "restart" and f.ended is not None]
+    failed = [f for f in ev.faults if f.kind == "restart" and f.ended is None]
+    if failed:
+        return Check("jobs ran again after the PostgreSQL restart", False, failed[0].note)
+    restarts = [f for f in ev.faults if f.kind == "restart"]
     if not restarts:
         return Check(
             "jobs ran again after the PostgreSQL restart",
@@ -380,10 +398,11 @@ def restart_recovered(ev: Evidence) -> Check:
     outcome = ended_after[0] - back if ended_after else None
     ok = first is not None and first <= RECOVERY_LIMIT
     figures = (
-        f"down {back - restart.began:.2f} s; first job started {first:.2f} s and first "
-        f"outcome recorded {outcome or 0:.2f} s after it was back (limit {RECOVERY_LIMIT:g} s)"
+        f"{restart.note}: down {back - restart.began:.2f} s; a job started {first:.2f} s and "
+        f"an outcome was recorded {outcome or 0:.2f} s after it was back "
+        f"(limit {RECOVERY_LIMIT:g} s)"
         if first is not None
-        else "no job started after the restart"
+        else f"{restart.note}: no job started after it"
     )
     data = {"outage_s": back - restart.began, "first_start_s": first, "first_outcome_s": outcome}
     return Check("jobs ran again after the PostgreSQL restart", ok, figures, [], data)

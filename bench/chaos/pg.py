@@ -78,6 +78,23 @@ def restart() -> tuple[float, float]:
     return began, time.time()
 
 
+def outage(name: str, seconds: float) -> tuple[float, float]:
+    """The restart as the run's database alone sees it, for a server others use: every
+    session of ``name`` ended, and connections to it refused for ``seconds``. (A real
+    restart also ends the forwarder's connections, and refuses with another error.)"""
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        began = time.time()
+        admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+        time.sleep(seconds)  # the length of the outage, not a wait for a state
+        admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+        return began, time.time()
+
+
 def others_testing() -> list[str]:
     """Command lines of pytest processes on the machine (``pgrep -f pytest``), ours excluded."""
     done = subprocess.run(["pgrep", "-af", "pytest"], capture_output=True, text=True, check=False)

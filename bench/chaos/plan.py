@@ -36,6 +36,8 @@ CUT_FOR = 3 * HEARTBEAT_TIMEOUT + 1.0
 #: The limits the checks hold the figures to (see docs/reliability.md, "The chaos run").
 RESCUE_LIMIT = 2 * HEARTBEAT_TIMEOUT
 RECOVERY_LIMIT = 10.0
+#: How long ``--db-outage`` keeps the run's database away (about a restart here).
+OUTAGE = 2.0
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,8 @@ class Options:
     minutes: float
     jobs: int
     seed: int
-    db_restart: bool
+    #: "server" (pg_ctlcluster restart), "database" (``pg.outage``) or "none".
+    db_restart: str
     keep_db: bool
     drain_timeout: float
     max_queue: int
@@ -83,7 +86,9 @@ def make_plan(options: Options) -> Plan:
         at += rng.uniform(*KILL_GAP)
     pause_at = duration * rng.uniform(0.20, 0.28)
     cut_at = duration * rng.uniform(0.40, 0.48)
-    restart_at = duration * rng.uniform(0.62, 0.72) if options.db_restart else None
+    restart_at = duration * rng.uniform(0.62, 0.72)
+    if options.db_restart == "none":
+        return Plan(options.seed, duration, kills, pause_at, cut_at, None)
     return Plan(options.seed, duration, kills, pause_at, cut_at, restart_at)
 
 
@@ -102,11 +107,23 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     )
     parser.add_argument("--seed", type=int, help="seed of the schedule and the job mix")
     parser.add_argument("--quick", action="store_true", help="about a minute of chaos and 600 jobs")
-    parser.add_argument(
+    restart = parser.add_mutually_exclusive_group()
+    restart.add_argument(
         "--no-db-restart",
         dest="db_restart",
-        action="store_false",
+        action="store_const",
+        const="none",
+        default="server",
         help="leave PostgreSQL alone (its restart drops every other user's connections)",
+    )
+    restart.add_argument(
+        "--db-outage",
+        dest="db_restart",
+        action="store_const",
+        const="database",
+        help="instead of restarting the server, end every session of the run's database "
+        f"and refuse connections to it for {OUTAGE:g} s: a restart as this database sees "
+        "it, which no one else on the server notices",
     )
     parser.add_argument(
         "--keep-db", action="store_true", help="keep the run's database for a look afterwards"

@@ -24,7 +24,7 @@ from bench.chaos.cluster import Cluster, open_partition
 from bench.chaos.collect import attach_runs, read_jobs, read_runs
 from bench.chaos.conductor import Conductor
 from bench.chaos.invariants import Check, Evidence, check_all
-from bench.chaos.plan import SLOTS, TIMINGS, WORKERS, Options, make_plan, parse_args
+from bench.chaos.plan import SLOTS, TIMINGS, WORKERS, Options, Plan, make_plan, parse_args
 from bench.chaos.submitter import Submitter
 from bench.common import RESULTS, ROOT, Interrupted, install_signal_handlers, machine, say
 
@@ -90,18 +90,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_signal_handlers()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = RESULTS / f"chaos-{stamp}"
-    stamps = run_dir / "stamps"
-    stamps.mkdir(parents=True)
+    (run_dir / "stamps").mkdir(parents=True)
     say(f"chaos run, seed {plan.seed}: {options.minutes:g} min, {options.jobs} jobs")
     say(f"plan: {plan.describe()}; logs in {run_dir}")
+    if options.db_restart == "server":
+        wait_for_others()
     database = f"jobprocessor_chaos_{os.getpid()}"
     url = pg.create_database(database)
+    try:
+        return run(options, plan, url, database, run_dir, stamp)
+    finally:
+        if options.keep_db:
+            say(f"the database {database} is kept")
+        else:
+            pg.drop_database(database)
+
+
+def wait_for_others() -> None:
+    """The run restarts the server: let other people's pytest runs end first (they
+    are asked again just before the restart)."""
+    waited = 0.0
+    while (others := pg.others_testing()) and waited < pg.OTHERS_WAIT:
+        say(f"pytest runs on this machine ({others[0][:80]} …): waiting before the chaos")
+        time.sleep(pg.OTHERS_POLL)
+        waited += pg.OTHERS_POLL
+
+
+def run(options: Options, plan: Plan, url: str, database: str, run_dir: Path, stamp: str) -> int:
+    """The run on its fresh database; the exit code."""
     watcher = pg.Watcher(url)
     partition = open_partition()
-    cluster = Cluster(url, WORKERS, run_dir, stamps, partition)
-    conductor = Conductor(plan, cluster, watcher)
+    cluster = Cluster(url, WORKERS, run_dir, run_dir / "stamps", partition)
+    outage_of = database if options.db_restart == "database" else None
+    conductor = Conductor(plan, cluster, watcher, outage_of=outage_of)
     submitter: Submitter | None = None
-    interrupted = False
     figures: dict[str, Any] = {}
     try:
         for position in range(WORKERS):
@@ -120,8 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         figures["drain_s"] = drain(watcher, options.drain_timeout)
         say(f"drained in {figures['drain_s']:.1f} s; stopping the workers")
     except Interrupted:
-        interrupted = True
         say("interrupted: stopping everything")
+        return 130
     finally:
         conductor.finish()
         if submitter is not None:
@@ -129,21 +151,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         cluster.stop_all()
         watcher.close()
         partition.close()
-    if interrupted:
-        if not options.keep_db:
-            pg.drop_database(database)
-        return 130
 
     jobs = read_jobs(url)
-    strays = attach_runs(jobs, read_runs(stamps))
+    strays = attach_runs(jobs, read_runs(run_dir / "stamps"))
     logs = {m.worker_id: m.output() for m in cluster.members if m.worker_id}
     evidence = Evidence(
-        jobs,
-        strays,
-        cluster.journal,
-        submitter.submitted if submitter else 0,
-        conductor.restart_skipped,
-        logs,
+        jobs, strays, cluster.journal, submitter.submitted, conductor.restart_skipped, logs
     )
     checks = check_all(evidence)
     checks.append(
@@ -156,31 +169,34 @@ def main(argv: Sequence[str] | None = None) -> int:
             conductor.exits[:10],
         )
     )
+    commit = git_commit()
+    print(
+        f"chaos run {stamp}, commit {commit[:12]}, seed {plan.seed}: "
+        f"{figures['chaos_s']:.0f} s of chaos, {len(jobs):,} jobs, "
+        f"{sum(len(j.runs) for j in jobs.values()):,} runs, drained in {figures['drain_s']:.0f} s"
+    )
     print_table(checks)
     path = RESULTS / f"chaos-{stamp}.json"
+    figures["commit"] = commit
     write_json(path, options, plan, cluster, conductor, submitter, checks, figures, evidence)
     say(f"figures in {path}")
-    if options.keep_db:
-        say(f"the database {database} is kept")
-    else:
-        pg.drop_database(database)
     return 0 if all(c.ok is not False for c in checks) else 1
 
 
 def write_json(
     path: Path,
     options: Options,
-    plan: Any,
+    plan: Plan,
     cluster: Cluster,
     conductor: Conductor,
-    submitter: Submitter | None,
+    submitter: Submitter,
     checks: Sequence[Check],
     figures: dict[str, Any],
     evidence: Evidence,
 ) -> None:
     doc = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": git_commit(),
+        "commit": figures.pop("commit"),
         "machine": machine(),
         "options": dataclasses.asdict(options),
         "plan": {
@@ -197,9 +213,9 @@ def write_json(
             **figures,
             "jobs": len(evidence.jobs),
             "runs": sum(len(j.runs) for j in evidence.jobs.values()),
-            "submitted": submitter.submitted if submitter else 0,
-            "submitted_by_type": dict(submitter.by_type) if submitter else {},
-            "submit_failures": submitter.failures if submitter else 0,
+            "submitted": submitter.submitted,
+            "submitted_by_type": dict(submitter.by_type),
+            "submit_failures": submitter.failures,
             "workers_started": len(cluster.members),
             "kills_skipped": conductor.skipped_kills,
         },

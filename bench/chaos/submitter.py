@@ -54,6 +54,9 @@ class Submitter:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop submitting (once; again does nothing)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         self._thread.join(60)
         self._service.close()
