@@ -2,8 +2,8 @@
 
 Each run of a job makes a token of its own (its process id and a random part) and
 appends ``job_id token worker_pid phase time`` to a file of its process in the
-directory ``CHAOS_STAMPS`` when it starts, when it has sent its files (reports) and
-when it returns (one short
+directory ``CHAOS_STAMPS`` when it starts, when it has sent its files (reports; and
+when it will) and when it returns (one short
 ``O_APPEND`` write per line: no locks, and a run killed mid-way leaves what it
 wrote). The chaos run counts runs from these files, outside the database, and
 matches every file, log line and result in a job's report to the run that made it.
@@ -24,18 +24,19 @@ from typing import Any
 from jobprocessor import JobContext, job
 
 ENV = "CHAOS_STAMPS"
-#: Phases a run stamps: it started, it sent its files (reports), it returned.
-START, FILES, END = "start", "files", "end"
+#: Phases a run stamps: it started, it will send its files at (reports), it sent them,
+#: it returned.
+START, DUE, FILES, END = "start", "due", "files", "end"
 
 _fd: list[int] = []
 
 
-def stamp(job_id: int, token: str, phase: str) -> None:
-    """Append one line about this run to the process's stamp file."""
+def stamp(job_id: int, token: str, phase: str, at: float | None = None) -> None:
+    """Append one line about this run to the process's stamp file (``at``: now)."""
     if not _fd:
         path = Path(os.environ[ENV]) / f"runs-{os.getpid()}.txt"
         _fd.append(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
-    line = f"{job_id} {token} {os.getppid()} {phase} {time.time():.6f}\n"
+    line = f"{job_id} {token} {os.getppid()} {phase} {at or time.time():.6f}\n"
     os.write(_fd[0], line.encode())
 
 
@@ -56,6 +57,8 @@ def _plain(ctx: JobContext, seconds: float) -> dict[str, Any]:
 def _report(ctx: JobContext, seconds: float) -> dict[str, Any]:
     token = new_token()
     stamp(ctx.job_id, token, START)
+    # When its files will go: the chaos run pauses or cuts off a worker before that.
+    stamp(ctx.job_id, token, DUE, time.time() + seconds / 2)
     ctx.log.info("run %s began", token)
     time.sleep(seconds / 2)
     ctx.add_artifact("result.txt", token, "text/plain")

@@ -6,7 +6,8 @@ paused, not cut off, slots started a second ago), and only while another one doe
 too: a worker takes seconds to start on a busy machine, and a kill of one that
 never ran a job shows nothing. A kill that finds no victim waits for one, and is
 dropped when the next kill is due. The pause and the cut wait (20 s at most) for a
-worker that holds a job, so that there is something to rescue and a run to fence.
+worker running a report that has yet to send its files, so that there is a job to
+rescue and a lost run whose writes must be refused.
 The restart waits while anyone else's pytest runs on the machine.
 """
 
@@ -15,18 +16,54 @@ from __future__ import annotations
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.chaos import pg
 from bench.chaos.cluster import Cluster, Fault, Member
 from bench.chaos.plan import CUT_FOR, OUTAGE, PAUSE_FOR, Plan
+from bench.chaos_jobs import DUE, END, FILES
 from bench.common import checkpoint, say
 from bench.services import ensure_postgres
 
 TICK = 0.05
 #: A worker must have run jobs this long to be killed, paused or cut off.
 SETTLED = 1.0
-#: The pause and the cut wait at most this long for a worker that holds jobs.
+#: The pause and the cut wait at most this long for a worker with a report run that
+#: has yet to send its files (at least this long before it does), then take one that
+#: holds any job.
 FIND_TARGET = 20.0
+WRITE_MARGIN = 0.3
+
+
+class StampWatch:
+    """The report runs that have not sent their files yet, from the stamps
+    (``bench/chaos_jobs.py``), read as they grow."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._read: dict[Path, int] = {}
+        #: (job, token) → (worker pid, when its files go).
+        self._due: dict[tuple[str, str], tuple[int, float]] = {}
+
+    def _update(self) -> None:
+        for path in self.directory.glob("runs-*.txt"):
+            with path.open("rb") as stamps:
+                stamps.seek(self._read.get(path, 0))
+                data = stamps.read()
+            complete = data[: data.rfind(b"\n") + 1]
+            self._read[path] = self._read.get(path, 0) + len(complete)
+            for line in complete.decode().splitlines():
+                job_id, token, worker_pid, phase, at = line.split()
+                if phase == DUE:
+                    self._due[job_id, token] = (int(worker_pid), float(at))
+                elif phase in (FILES, END):
+                    self._due.pop((job_id, token), None)
+
+    def writers(self, pid: int, margin: float) -> int:
+        """Report runs of worker ``pid`` whose files go in ``margin`` seconds or later."""
+        self._update()
+        soon = time.time() + margin
+        return sum(p == pid and at > soon for p, at in self._due.values())
 
 
 @dataclass
@@ -47,6 +84,7 @@ class Conductor:
         self.plan = plan
         #: With a database's name: an outage of that database instead of a restart.
         self.outage_of = outage_of
+        self._writers = StampWatch(cluster.stamps)
         self.cluster = cluster
         self.watcher = watcher
         self._kills = list(plan.kills)
@@ -125,7 +163,8 @@ class Conductor:
     # -- the pause and the cut ------------------------------------------------------
 
     def _candidates(self, namespace: bool) -> list[tuple[int, int, Member]]:
-        """(report jobs held, jobs held, member) of the up workers of one kind."""
+        """(report runs yet to send their files, jobs held, member) of the workers of
+        one kind that run jobs, the best target first."""
         found = []
         for member in self.cluster.current():
             if (
@@ -135,15 +174,21 @@ class Conductor:
                 or self.cluster.ready_for(member) < SETTLED
             ):
                 continue
-            types = self.watcher.held_types(member.worker_id) or []
-            reports = sum(t.startswith("chaos.report") for t in types)
-            found.append((reports, len(types), member))
+            held = self.watcher.held(member.worker_id) or []
+            found.append((self._writers.writers(member.pid, WRITE_MARGIN), len(held), member))
         return sorted(found, key=lambda c: (c[0], c[1]), reverse=True)
 
     def _target(self, at: float, now: float, namespace: bool) -> Member | None:
+        """A worker with a report run that has yet to send its files (its writes must
+        then be refused), or after FIND_TARGET seconds one that holds any job."""
         candidates = self._candidates(namespace)
-        if candidates and (candidates[0][1] > 0 or now > at + FIND_TARGET):
-            return candidates[0][2]
+        if not candidates:
+            return None
+        writers, held, member = candidates[0]
+        if writers > 0 or (held > 0 and now > at + FIND_TARGET):
+            return member
+        if now > at + 2 * FIND_TARGET:
+            return member
         return None
 
     def _pause_step(self, now: float) -> None:

@@ -143,14 +143,6 @@ class Watcher:
         )
         return None if rows is None else [r["id"] for r in rows]
 
-    def held_types(self, worker_id: str) -> list[str] | None:
-        rows = self._query(
-            "SELECT type FROM jobprocessor_jobs WHERE worker_id = %s"
-            " AND status IN ('running', 'canceling')",
-            worker_id,
-        )
-        return None if rows is None else [r["type"] for r in rows]
-
     def counts(self) -> dict[str, int] | None:
         """Jobs by status."""
         rows = self._query("SELECT status, count(*) AS n FROM jobprocessor_jobs GROUP BY status")
