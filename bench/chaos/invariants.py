@@ -136,7 +136,7 @@ def winner_fenced(ev: Evidence) -> Check:
     """A succeeded job's result, result.txt, its own extra file and finished line are
     the run of the attempt that succeeded."""
     bad = []
-    checked = reports = 0
+    checked = reports = earlier = 0
     for job in ev.jobs.values():
         if job.status != "succeeded":
             continue
@@ -159,13 +159,17 @@ def winner_fenced(ev: Evidence) -> Check:
             bad.append(f"job {job.id}: no extra-{token}.txt of its own")
         if len(finished) != 1:
             bad.append(f"job {job.id}: {len(finished)} 'finished' lines of run {token}")
+        # An earlier run that wrote while it held the job, then was lost, leaves that.
+        earlier += any(writer(w.text, w.what) != token for w in [*job.files, *job.lines])
     figures = (
         f"{checked:,} succeeded jobs: the result names the succeeding run; of {reports:,} "
-        f"with reports, result.txt, the run's file and its 'finished' line are its own"
+        f"with reports, result.txt, the run's file and its 'finished' line are its own "
+        f"({earlier} also keep what an earlier run wrote before it was lost)"
         if not bad
         else f"{len(bad)} faults in {checked:,} succeeded jobs"
     )
-    return Check("succeeded jobs are one run's (fencing)", not bad, figures, bad[:SHOWN])
+    data = {"with_earlier_runs_writes": earlier}
+    return Check("succeeded jobs are one run's (fencing)", not bad, figures, bad[:SHOWN], data)
 
 
 def writes_fenced(ev: Evidence) -> Check:
