@@ -4,6 +4,8 @@ runs wrote themselves, outside the database)."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -127,3 +129,30 @@ def attach_runs(jobs: dict[int, JobRecord], runs: list[Run]) -> list[Run]:
         else:
             strays.append(run)
     return strays
+
+
+# -- kept beside the run, so that its checks can be run again (``--recheck``) ----------
+
+EVIDENCE = "evidence.json"
+
+
+def save(run_dir: Path, jobs: dict[int, JobRecord], facts: dict[str, Any]) -> None:
+    """The jobs as read (their runs are in the stamps) and the run's facts, as JSON."""
+    rows = [dataclasses.asdict(dataclasses.replace(j, runs=[])) for j in jobs.values()]
+    (run_dir / EVIDENCE).write_text(json.dumps({"jobs": rows, **facts}, default=str))
+
+
+def load(run_dir: Path) -> tuple[dict[int, JobRecord], dict[str, Any]]:
+    """What ``save`` kept: the jobs (without their runs) and the run's facts."""
+    doc = json.loads((run_dir / EVIDENCE).read_text())
+    jobs = {}
+    for row in doc.pop("jobs"):
+        job = JobRecord(**{k: v for k, v in row.items() if k not in _LISTS})
+        job.events = [EventRow(**e) for e in row["events"]]
+        job.files = [Written(**w) for w in row["files"]]
+        job.lines = [Written(**w) for w in row["lines"]]
+        jobs[job.id] = job
+    return jobs, doc
+
+
+_LISTS = ("events", "files", "lines", "runs")

@@ -49,6 +49,9 @@ class Evidence:
     restart_skipped: str | None
     #: Worker id → its log, for what the worker said.
     logs: dict[str, str]
+    #: Workers that ended by themselves (none should), and how many were started.
+    exits: list[str]
+    workers_started: int
     held: dict[int, list[Attempt]] = field(default_factory=dict)
     unmatched: dict[int, list[Run]] = field(default_factory=dict)
 
@@ -319,27 +322,43 @@ def _unrescued(ev: Evidence, fault: Fault, rescued: set[int]) -> list[int]:
 
 
 def kills_rescued(ev: Evidence) -> Check:
+    """Each kill's jobs were all rescued, soon. A kill whose rescue the database's
+    restart held up is timed from the database's return (nobody can judge before)."""
     kills = [f for f in ev.faults if f.kind == "kill" and f.worker_id]
+    outages = [(f.began, f.ended) for f in ev.faults if f.kind == "restart" and f.ended]
     per_kill: list[float] = []
+    held_up: list[float] = []
     how: Counter[str] = Counter()
     bad = []
     for fault in kills:
         rescues = _rescues(ev, fault)
         how.update(h for _, _, h in rescues)
         if rescues:
-            per_kill.append(max(s for _, s, _ in rescues))
+            done = fault.began + max(s for _, s, _ in rescues)
+            back = max((b for a, b in outages if a <= done and b >= fault.began), default=None)
+            if back is None:
+                per_kill.append(done - fault.began)
+            else:
+                held_up.append(done - max(back, fault.began))
         missing = _unrescued(ev, fault, {j for j, _, _ in rescues})
         if missing:
             bad.append(f"kill of {fault.worker_id}: jobs {missing} held and never rescued")
-    slow = [s for s in per_kill if s > RESCUE_LIMIT]
+    slow = [round(s, 2) for s in per_kill + held_up if s > RESCUE_LIMIT]
     if slow:
         bad.append(f"{len(slow)} kills rescued after more than {RESCUE_LIMIT:g} s: {slow}")
     ways = ", ".join(f"{n} by {k}" for k, n in how.most_common())
     figures = (
-        f"{len(kills)} kills, {len(per_kill)} with jobs: all rescued after "
+        f"{len(kills)} kills, {len(per_kill) + len(held_up)} with jobs: all rescued after "
         f"{_seconds(per_kill)} (limit {RESCUE_LIMIT:g} s); jobs: {ways or 'none'}"
     )
-    data = {"per_kill_s": [round(s, 3) for s in per_kill], "how": dict(how)}
+    if held_up:
+        shown = ", ".join(f"{s:.2f}" for s in held_up)
+        figures += f"; {len(held_up)} held up by the restart: {shown} s after it was back"
+    data = {
+        "per_kill_s": [round(s, 3) for s in per_kill],
+        "held_up_by_restart_s": [round(s, 3) for s in held_up],
+        "how": dict(how),
+    }
     return Check("killed workers' jobs rescued", not bad, figures, bad[:SHOWN], data)
 
 
@@ -412,6 +431,15 @@ def restart_recovered(ev: Evidence) -> Check:
     return Check("jobs ran again after the PostgreSQL restart", ok, figures, [], data)
 
 
+def no_worker_exited(ev: Evidence) -> Check:
+    kills = sum(f.kind == "kill" for f in ev.faults)
+    figures = (
+        f"{ev.workers_started} workers started, {kills} killed, "
+        f"{len(ev.exits)} exited by themselves"
+    )
+    return Check("no worker exited by itself", not ev.exits, figures, ev.exits[:SHOWN])
+
+
 CHECKS: list[Callable[[Evidence], Check]] = [
     nothing_left_active,
     every_job_finished,
@@ -425,6 +453,7 @@ CHECKS: list[Callable[[Evidence], Check]] = [
     lambda ev: held_fault_rescued(ev, "pause"),
     lambda ev: held_fault_rescued(ev, "cut"),
     restart_recovered,
+    no_worker_exited,
 ]
 
 

@@ -13,6 +13,7 @@ import random
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 #: The tests' fast timings (tests/conftest.py ``FAST``), so that minutes see many rescues.
 TIMINGS: dict[str, float] = {
@@ -52,6 +53,8 @@ class Options:
     keep_db: bool
     drain_timeout: float
     max_queue: int
+    #: A run's directory to check again instead of running.
+    recheck: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         default=150,
         help="the submitter waits while this many jobs are queued (default 150)",
     )
+    parser.add_argument(
+        "--recheck",
+        type=Path,
+        metavar="DIR",
+        help="run no chaos: check again what the run in DIR (bench/results/chaos-<time>) kept",
+    )
     args = parser.parse_args(argv)
     minutes = args.minutes if args.minutes is not None else (1.0 if args.quick else 4.0)
     jobs = args.jobs if args.jobs is not None else (600 if args.quick else 2400)
@@ -156,4 +165,5 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         keep_db=args.keep_db,
         drain_timeout=args.drain_timeout,
         max_queue=args.max_queue,
+        recheck=args.recheck,
     )
