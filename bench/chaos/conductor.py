@@ -8,7 +8,7 @@ never ran a job shows nothing. A kill that finds no victim waits for one, and is
 dropped when the next kill is due. The pause and the cut wait (20 s at most) for a
 worker running a report that has yet to send its files, so that there is a job to
 rescue and a lost run whose writes must be refused.
-The restart waits while anyone else's pytest runs on the machine.
+The restart waits while anyone else's pytest runs on the machine, and the plan with it.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class StampWatch:
 
 @dataclass
 class _Held:
-    """A pause or a cut under way."""
+    """A pause or a cut under way, until a time (monotonic)."""
 
     member: Member
     fault: Fault
@@ -93,7 +93,9 @@ class Conductor:
         self.paused = self.cutted = False
         self.restart_done = plan.restart_at is None
         self.restart_skipped: str | None = None
-        self._others_since: float | None = None
+        #: Since when (monotonic) the restart is held back, and for how long it was.
+        self._held_since: float | None = None
+        self.held_for = 0.0
         self._next_look = 0.0
         self.skipped_kills = 0
         self.exits: list[str] = []
@@ -102,7 +104,7 @@ class Conductor:
         self._began = time.monotonic()
         while True:
             checkpoint()
-            now = time.monotonic() - self._began
+            now = self._clock()
             self.cluster.refresh(self.watcher)
             self._replace_exited()
             self._kill(now)
@@ -112,6 +114,14 @@ class Conductor:
             if now >= self.plan.duration and self.done:
                 return
             time.sleep(TICK)
+
+    def _clock(self) -> float:
+        """Seconds into the plan. The clock stands still while the restart is held
+        back: the rest of the plan (its kills above all) comes after the restart, as
+        planned, instead of running out while the restart waits."""
+        if self._held_since is not None:
+            return self.plan.restart_at or 0.0
+        return time.monotonic() - self._began - self.held_for
 
     @property
     def done(self) -> bool:
@@ -192,7 +202,7 @@ class Conductor:
         return None
 
     def _pause_step(self, now: float) -> None:
-        if self._pause is not None and now >= self._pause.until:
+        if self._pause is not None and time.monotonic() >= self._pause.until:
             self.cluster.resume(self._pause.member, self._pause.fault)
             say(f"resumed worker {self._pause.member.pid}")
             self._pause, self.paused = None, True
@@ -201,11 +211,11 @@ class Conductor:
         member = self._target(self.plan.pause_at, now, namespace=False)
         if member is not None:
             fault = self.cluster.pause(member, self.watcher)
-            self._pause = _Held(member, fault, now + PAUSE_FOR)
+            self._pause = _Held(member, fault, time.monotonic() + PAUSE_FOR)
             say(f"paused worker {member.pid} ({len(fault.held)} jobs) for {PAUSE_FOR:g} s")
 
     def _cut_step(self, now: float) -> None:
-        if self._cut is not None and now >= self._cut.until:
+        if self._cut is not None and time.monotonic() >= self._cut.until:
             self.cluster.heal(self._cut.member, self._cut.fault)
             say(f"healed the link of worker {self._cut.member.pid}")
             self._cut, self.cutted = None, True
@@ -214,14 +224,14 @@ class Conductor:
         member = self._target(self.plan.cut_at, now, namespace=True)
         if member is not None:
             fault = self.cluster.cut(member, self.watcher)
-            self._cut = _Held(member, fault, now + CUT_FOR)
+            self._cut = _Held(member, fault, time.monotonic() + CUT_FOR)
             say(f"cut worker {member.pid} off ({len(fault.held)} jobs) for {CUT_FOR:g} s")
 
     # -- the restart -----------------------------------------------------------------
 
     def _restart_step(self, now: float) -> None:
         at = self.plan.restart_at
-        if self.restart_done or at is None or now < at or now < self._next_look:
+        if self.restart_done or at is None or now < at or time.monotonic() < self._next_look:
             return
         if self.outage_of is not None:
             say(f"taking the database away for {OUTAGE:g} s (every session ended)")
@@ -231,17 +241,16 @@ class Conductor:
             self.restart_done = True
             return
         others = pg.others_testing()
-        if others:
-            if self._others_since is None:
-                self._others_since = now
-                say(f"PostgreSQL restart held back: pytest runs ({others[0][:80]} …)")
-            if now - self._others_since > pg.OTHERS_WAIT:
-                self.restart_skipped = f"skipped: pytest ran for {pg.OTHERS_WAIT / 60:g} min"
-                self.restart_done = True
-            self._next_look = now + pg.OTHERS_POLL
+        if others and not self._hold(others):
+            return
+        self._release()
+        if self.restart_done:
             return
         say("restarting PostgreSQL")
-        fault = Fault("restart", time.time(), note="server restart")
+        note = "server restart"
+        if self.held_for:
+            note += f" (held back {self.held_for:.0f} s while others tested)"
+        fault = Fault("restart", time.time(), note=note)
         self.cluster.journal.append(fault)
         self.restart_done = True
         try:
@@ -252,3 +261,23 @@ class Conductor:
             ensure_postgres()
             return
         say(f"PostgreSQL is back after {fault.ended - fault.began:.2f} s")
+
+    def _hold(self, others: list[str]) -> bool:
+        """Hold the restart back while others test; True once it has waited too long
+        (the restart is then skipped)."""
+        if self._held_since is None:
+            self._held_since = time.monotonic()
+            say(f"PostgreSQL restart held back (the plan waits): pytest runs ({others[0][:80]} …)")
+        self._next_look = time.monotonic() + pg.OTHERS_POLL
+        if time.monotonic() - self._held_since <= pg.OTHERS_WAIT:
+            return False
+        self.restart_skipped = f"skipped: pytest ran for {pg.OTHERS_WAIT / 60:g} min on"
+        self.restart_done = True
+        return True
+
+    def _release(self) -> None:
+        """The plan's clock goes on."""
+        if self._held_since is not None:
+            self.held_for += time.monotonic() - self._held_since
+            self._held_since = None
+            say(f"the plan goes on, after waiting {self.held_for:.0f} s for others' tests")

@@ -25,7 +25,8 @@ from bench.chaos import pg
 from bench.chaos.cluster import Cluster, Fault, open_partition
 from bench.chaos.collect import JobRecord, attach_runs, load, read_jobs, read_runs, save
 from bench.chaos.conductor import Conductor
-from bench.chaos.invariants import Check, Evidence, check_all
+from bench.chaos.evidence import Check, Evidence
+from bench.chaos.invariants import check_all
 from bench.chaos.plan import SLOTS, TIMINGS, WORKERS, Options, Plan, make_plan, parse_args
 from bench.chaos.submitter import Submitter
 from bench.common import RESULTS, ROOT, Interrupted, install_signal_handlers, machine, say
@@ -125,12 +126,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     (run_dir / "stamps").mkdir(parents=True)
     say(f"chaos run, seed {plan.seed}: {options.minutes:g} min, {options.jobs} jobs")
     say(f"plan: {plan.describe()}; logs in {run_dir}")
-    if options.db_restart == "server":
-        wait_for_others()
+    # The code run is the code of this moment, whatever changes while the run lasts.
+    commit = git_commit()
+    waited = wait_for_others() if options.db_restart == "server" else 0.0
     database = f"jobprocessor_chaos_{os.getpid()}"
     url = pg.create_database(database)
     try:
-        return run(options, plan, url, database, run_dir, stamp)
+        figures = {"commit": commit, "waited_before_s": waited}
+        return run(options, plan, url, database, run_dir, stamp, figures)
     finally:
         if options.keep_db:
             say(f"the database {database} is kept")
@@ -138,17 +141,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             pg.drop_database(database)
 
 
-def wait_for_others() -> None:
+def wait_for_others() -> float:
     """The run restarts the server: let other people's pytest runs end first (they
-    are asked again just before the restart)."""
+    are asked again just before the restart). Seconds waited."""
     waited = 0.0
     while (others := pg.others_testing()) and waited < pg.OTHERS_WAIT:
         say(f"pytest runs on this machine ({others[0][:80]} …): waiting before the chaos")
         time.sleep(pg.OTHERS_POLL)
         waited += pg.OTHERS_POLL
+    return waited
 
 
-def run(options: Options, plan: Plan, url: str, database: str, run_dir: Path, stamp: str) -> int:
+def run(
+    options: Options,
+    plan: Plan,
+    url: str,
+    database: str,
+    run_dir: Path,
+    stamp: str,
+    figures: dict[str, Any],
+) -> int:
     """The run on its fresh database; the exit code."""
     watcher = pg.Watcher(url)
     partition = open_partition()
@@ -156,7 +168,6 @@ def run(options: Options, plan: Plan, url: str, database: str, run_dir: Path, st
     outage_of = database if options.db_restart == "database" else None
     conductor = Conductor(plan, cluster, watcher, outage_of=outage_of)
     submitter: Submitter | None = None
-    figures: dict[str, Any] = {}
     try:
         for position in range(WORKERS):
             cluster.spawn(position)
@@ -169,6 +180,7 @@ def run(options: Options, plan: Plan, url: str, database: str, run_dir: Path, st
         chaos_began = time.time()
         conductor.run()
         figures["chaos_s"] = time.time() - chaos_began
+        figures["restart_held_back_s"] = conductor.held_for
         submitter.stop()
         say(f"chaos over: {submitter.submitted} jobs submitted; draining")
         figures["drain_s"] = drain(watcher, options.drain_timeout)
@@ -196,15 +208,16 @@ def run(options: Options, plan: Plan, url: str, database: str, run_dir: Path, st
     save(run_dir, jobs, facts)
     evidence = gather(run_dir, jobs, facts)
     checks = check_all(evidence)
-    commit = git_commit()
+    commit = figures["commit"]
+    waited = figures["waited_before_s"] + figures["restart_held_back_s"]
     print(
-        f"chaos run {stamp}, commit {commit[:12]}, seed {plan.seed}: "
+        f"chaos run {stamp}, commit {commit[:12]}{commit[40:]}, seed {plan.seed}: "
         f"{figures['chaos_s']:.0f} s of chaos, {len(jobs):,} jobs, "
         f"{sum(len(j.runs) for j in jobs.values()):,} runs, drained in {figures['drain_s']:.0f} s"
+        + (f"; waited {waited:.0f} s while others tested" if waited else "")
     )
     print_table(checks)
     path = RESULTS / f"chaos-{stamp}.json"
-    figures["commit"] = commit
     write_json(path, options, plan, cluster, conductor, submitter, checks, figures, evidence)
     say(f"figures in {path}")
     return 0 if all(c.ok is not False for c in checks) else 1
