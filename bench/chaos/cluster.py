@@ -59,6 +59,8 @@ class Fault:
     #: The jobs the worker held just before (kill, pause, cut).
     held: list[int] = field(default_factory=list)
     note: str = ""
+    #: A restart: when the server first refused a connection (``ended``: accepted again).
+    refused: float | None = None
 
 
 @dataclass

@@ -238,6 +238,7 @@ class Conductor:
             fault = Fault("restart", time.time(), note="database outage")
             self.cluster.journal.append(fault)
             fault.began, fault.ended = pg.outage(self.outage_of, OUTAGE)
+            fault.refused = fault.began
             self.restart_done = True
             return
         others = pg.others_testing()
@@ -254,13 +255,13 @@ class Conductor:
         self.cluster.journal.append(fault)
         self.restart_done = True
         try:
-            fault.began, fault.ended = pg.restart()
-        except (subprocess.SubprocessError, RuntimeError) as error:
+            fault.began, fault.refused, fault.ended = pg.restart()
+        except (OSError, subprocess.SubprocessError, RuntimeError) as error:
             fault.note = f"the server restart failed: {error}"
             say(fault.note)
             ensure_postgres()
             return
-        say(f"PostgreSQL is back after {fault.ended - fault.began:.2f} s")
+        say(f"PostgreSQL accepts connections again {fault.ended - fault.began:.2f} s after")
 
     def _hold(self, others: list[str]) -> bool:
         """Hold the restart back while others test; True once it has waited too long

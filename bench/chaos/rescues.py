@@ -184,6 +184,7 @@ def restart_recovered(ev: Evidence) -> Check:
         )
     restart = restarts[0]
     back = restart.ended or restart.began
+    refused = restart.refused or restart.began
     starts = sorted(r.start for j in ev.jobs.values() for r in j.runs if r.start > back)
     ends = sorted(e.at for j in ev.jobs.values() for e in j.events if e.event in FINAL)
     ended_after = [t for t in ends if t > back]
@@ -191,13 +192,18 @@ def restart_recovered(ev: Evidence) -> Check:
     outcome = ended_after[0] - back if ended_after else None
     ok = first is not None and first <= RECOVERY_LIMIT
     figures = (
-        f"{restart.note}: down {back - restart.began:.2f} s; a job started {first:.2f} s and "
-        f"an outcome was recorded {outcome or 0:.2f} s after it was back "
-        f"(limit {RECOVERY_LIMIT:g} s)"
+        f"{restart.note}: connections refused for {back - refused:.2f} s; a job started "
+        f"{first:.2f} s and an outcome was recorded {outcome or 0:.2f} s after they were "
+        f"accepted again (limit {RECOVERY_LIMIT:g} s)"
         if first is not None
         else f"{restart.note}: no job started after it"
     )
-    data = {"outage_s": back - restart.began, "first_start_s": first, "first_outcome_s": outcome}
+    data = {
+        "refused_s": back - refused,
+        "command_to_back_s": back - restart.began,
+        "first_start_s": first,
+        "first_outcome_s": outcome,
+    }
     return Check("jobs ran again after the PostgreSQL restart", ok, figures, [], data)
 
 
