@@ -59,7 +59,7 @@ class ServiceClient:
         self.service = service
 
     def page(self, actor: Actor, filters: ListFilter) -> int:
-        return len(self.service.list(actor, filters).items)
+        return len(self.service.list_jobs(actor, filters).items)
 
 
 class HttpClient:

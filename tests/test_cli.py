@@ -132,11 +132,11 @@ def test_db_purge_deletes_old_finished_jobs(database_url: str, service: JobServi
     _age(service, old, 10)
     result = cli(database_url, "db", "purge", "--older-than-days", "5")
     assert result.stdout.startswith("purged 1 job(s)")
-    assert [j.id for j in service.list(ADMIN, _all()).items] == [active, recent]
+    assert [j.id for j in service.list_jobs(ADMIN, _all()).items] == [active, recent]
     # Without the option, the retention setting decides.
     _age(service, recent, 3)
     cli(database_url, "db", "purge", retention_days=2)
-    assert [j.id for j in service.list(ADMIN, _all()).items] == [active]
+    assert [j.id for j in service.list_jobs(ADMIN, _all()).items] == [active]
 
 
 def test_db_purge_with_retention_off_keeps_everything(
@@ -231,7 +231,7 @@ def test_submit_bad_input_exits_2_with_one_line(
     line = one_error_line(result)
     assert named in line
     assert result.stdout == ""
-    assert service.list(ADMIN, _all()).items == []
+    assert service.list_jobs(ADMIN, _all()).items == []
 
 
 def test_unknown_type_lists_the_known_types(database_url: str) -> None:
@@ -357,7 +357,7 @@ def test_restart_and_delete_of_an_active_job_exit_1(
     delete = cli(database_url, "jobs", "delete", str(job.id), code=1)
     assert "cancel it" in one_error_line(delete)
     assert service.get(ADMIN, job.id).status is status
-    assert len(service.list(ADMIN, _all()).items) == 1
+    assert len(service.list_jobs(ADMIN, _all()).items) == 1
 
 
 def test_restart_json_and_delete_of_a_finished_job(database_url: str, service: JobService) -> None:

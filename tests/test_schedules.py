@@ -34,7 +34,7 @@ def hourly(missed: Missed = Missed.LATEST, name: str = "hourly") -> Schedule:
 
 
 def scheduled(service: JobService, name: str = "hourly") -> list[tuple[str, datetime]]:
-    jobs = service.list(ADMIN, ListFilter(limit=500)).items
+    jobs = service.list_jobs(ADMIN, ListFilter(limit=500)).items
     return sorted((j.schedule, j.scheduled_for) for j in jobs if j.schedule == name)  # type: ignore[misc]
 
 
@@ -253,7 +253,7 @@ def test_three_workers_and_a_web_process_submit_one_job_per_tick(
                 len(scheduled(service, "minutely")) >= 30
                 and all(
                     j.status is Status.SUCCEEDED
-                    for j in service.list(ADMIN, ListFilter(limit=500)).items
+                    for j in service.list_jobs(ADMIN, ListFilter(limit=500)).items
                     if j.schedule == "minutely"
                 )
             ),

@@ -227,7 +227,7 @@ def test_bad_choices_are_refused_naming_the_field(
     with pytest.raises(InvalidInput) as refused:
         service.submit(ALICE, NOOP, options=options)
     assert field in refused.value.fields
-    assert service.list(ADMIN, _all()).items == []
+    assert service.list_jobs(ADMIN, _all()).items == []
 
 
 def _all() -> ListFilter:
@@ -246,7 +246,7 @@ def test_waiting_for_says_why_a_job_has_not_started(service: JobService, store: 
 
     assert service.get(ADMIN, third.id).waiting_for == "limit 2 of sched.limited reached"
     assert service.get(ADMIN, first.id).waiting_for is None  # running
-    listed = {j.id: j.waiting_for for j in service.list(ADMIN, _all()).items}
+    listed = {j.id: j.waiting_for for j in service.list_jobs(ADMIN, _all()).items}
     assert listed[third.id] == "limit 2 of sched.limited reached"
     assert service.get(ADMIN, third.id).to_dict()["waiting_for"] == listed[third.id]
     assert listed[second.id] is None

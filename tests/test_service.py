@@ -70,7 +70,7 @@ def finished(service: JobService, actor: Actor = ALICE, status: Status = Status.
 
 
 def all_ids(service: JobService, actor: Actor = ADMIN, **filters: Any) -> list[int]:
-    return [j.id for j in service.list(actor, ListFilter(limit=500, **filters)).items]
+    return [j.id for j in service.list_jobs(actor, ListFilter(limit=500, **filters)).items]
 
 
 # -- submit ----------------------------------------------------------------------------
@@ -123,7 +123,7 @@ def test_submit_many_keeps_the_order_given_with_one_submitted_event_each(
     created = service.submit_many(ALICE, "diag.count", [{"n": n} for n in range(300)])
     assert [j.params["n"] for j in created] == list(range(300))
     assert [j.id for j in created] == sorted(j.id for j in created)
-    stored = {j.id: j for j in service.list(ADMIN, ListFilter(limit=500)).items}
+    stored = {j.id: j for j in service.list_jobs(ADMIN, ListFilter(limit=500)).items}
     assert all(stored[j.id].params == j.params and j.status is Status.QUEUED for j in created)
     with service.store.reading() as connection:
         events = connection.execute(
@@ -474,7 +474,7 @@ def test_list_filters(
     # With a window of one job, a title search finds all but the newest through
     # the title index (pg_trgm or FTS5): both paths must give the same page.
     monkeypatch.setattr(listing, "TITLE_WINDOW", title_window)
-    page = service.list(ADMIN, ListFilter(**filters))
+    page = service.list_jobs(ADMIN, ListFilter(**filters))
     assert [j.id for j in page.items] == _ids(mixed_jobs, *expected)
     assert page.next_cursor is None
 
@@ -496,7 +496,7 @@ def test_title_search_pages_through_the_index_and_forgets_deleted_jobs(
         seen: list[int] = []
         cursor: str | None = None
         while True:
-            page = service.list(ADMIN, ListFilter(q=q, limit=limit, cursor=cursor))
+            page = service.list_jobs(ADMIN, ListFilter(q=q, limit=limit, cursor=cursor))
             seen += [j.id for j in page.items]
             if page.next_cursor is None:
                 return seen
@@ -527,7 +527,7 @@ def test_keyset_pagination_has_no_gaps_or_duplicates(
     cursor: str | None = None
     pages = 0
     while True:
-        page = service.list(ADMIN, ListFilter(limit=limit, cursor=cursor))
+        page = service.list_jobs(ADMIN, ListFilter(limit=limit, cursor=cursor))
         pages += 1
         assert 1 <= len(page.items) <= limit
         seen += [j.id for j in page.items]
@@ -544,14 +544,14 @@ def test_pagination_with_a_filter_and_new_jobs_in_between(service: JobService) -
     alices = [submit(service, ALICE).id for _ in range(5)]
     for _ in range(3):
         submit(service, BOB)
-    first = service.list(ADMIN, ListFilter(user="alice", limit=2))
+    first = service.list_jobs(ADMIN, ListFilter(user="alice", limit=2))
     assert [j.id for j in first.items] == alices[::-1][:2]
     assert first.next_cursor is not None
     newer = submit(service, ALICE).id  # arrives while paging: not on later pages
     rest: list[int] = []
     cursor = first.next_cursor
     while cursor is not None:
-        page = service.list(ADMIN, ListFilter(user="alice", limit=2, cursor=cursor))
+        page = service.list_jobs(ADMIN, ListFilter(user="alice", limit=2, cursor=cursor))
         rest += [j.id for j in page.items]
         cursor = page.next_cursor
     assert [j.id for j in first.items] + rest == alices[::-1]
@@ -561,20 +561,20 @@ def test_pagination_with_a_filter_and_new_jobs_in_between(service: JobService) -
 @pytest.mark.parametrize("cursor", ["abc", "-1", "0", "1.5", " 3"])
 def test_an_invalid_cursor_is_invalid_input(offline_service: JobService, cursor: str) -> None:
     with pytest.raises(InvalidInput, match="cursor") as caught:
-        offline_service.list(ADMIN, ListFilter(cursor=cursor))
+        offline_service.list_jobs(ADMIN, ListFilter(cursor=cursor))
     assert caught.value.fields == {"cursor": "invalid"}
 
 
 @pytest.mark.parametrize("limit", [0, -1, 501])
 def test_a_limit_out_of_range_is_invalid_input(offline_service: JobService, limit: int) -> None:
     with pytest.raises(InvalidInput, match="limit"):
-        offline_service.list(ADMIN, ListFilter(limit=limit))
+        offline_service.list_jobs(ADMIN, ListFilter(limit=limit))
 
 
 def test_limits_at_the_edges_are_accepted(service: JobService) -> None:
     ids = [submit(service).id for _ in range(2)]
-    assert [j.id for j in service.list(ADMIN, ListFilter(limit=500)).items] == ids[::-1]
-    page = service.list(ADMIN, ListFilter(limit=1))
+    assert [j.id for j in service.list_jobs(ADMIN, ListFilter(limit=500)).items] == ids[::-1]
+    page = service.list_jobs(ADMIN, ListFilter(limit=1))
     assert [j.id for j in page.items] == [ids[1]]
     assert page.next_cursor == str(ids[1])
 
@@ -829,7 +829,7 @@ def paged_ids(service: JobService, actor: Actor, limit: int, **filters: Any) -> 
     ids: list[int] = []
     cursor = None
     while True:
-        page = service.list(actor, ListFilter(limit=limit, cursor=cursor, **filters))
+        page = service.list_jobs(actor, ListFilter(limit=limit, cursor=cursor, **filters))
         ids += [job.id for job in page.items]
         if page.next_cursor is None:
             return ids

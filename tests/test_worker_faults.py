@@ -398,7 +398,7 @@ def test_ten_thousand_tiny_jobs_each_run_exactly_once(
 
     unsuccessful = [
         (j.id, j.status.value, j.error.to_dict() if j.error else None, event_names(service, j.id))
-        for j in service.store.list(JobQuery(statuses=frozenset(Status) - {Status.SUCCEEDED}))
+        for j in service.store.list_jobs(JobQuery(statuses=frozenset(Status) - {Status.SUCCEEDED}))
     ]
     assert not unsuccessful, unsuccessful[:5]
     assert service.store.count_by_status() == {Status.SUCCEEDED: total}

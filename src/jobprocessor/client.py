@@ -53,7 +53,7 @@ class Client:
         return self.service.get(self.actor, job_id)
 
     def list(self, filters: ListFilter | None = None) -> Page:
-        return self.service.list(self.actor, filters or ListFilter())
+        return self.service.list_jobs(self.actor, filters or ListFilter())
 
     def cancel(self, job_id: int) -> Job:
         return self.service.cancel(self.actor, job_id)

@@ -44,7 +44,7 @@ def install(service: JobService, settings: Settings, apps: Iterable[str]) -> lis
         with contextlib.suppress(Conflict):  # kept from an earlier demo
             service.add_user(name, role=role, password=name, display_name=display_name)
     admin = Actor("admin", Role.ADMIN)
-    if not service.list(admin, ListFilter(limit=1)).items:
+    if not service.list_jobs(admin, ListFilter(limit=1)).items:
         _submit_diagnostics(service)
     for module_name in apps:
         hook = getattr(importlib.import_module(module_name), DEMO_HOOK, None)

@@ -8,7 +8,6 @@ existence does not leak).
 
 from __future__ import annotations
 
-import builtins
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
@@ -83,7 +82,7 @@ class Metrics:
     slots: int
     queues: list[QueueInfo]
     #: Per final status: cumulative counts per bound of DURATION_BOUNDS, count, sum.
-    durations: dict[Status, tuple[builtins.list[int], int, float]]
+    durations: dict[Status, tuple[list[int], int, float]]
     window: timedelta
 
 
@@ -177,7 +176,7 @@ class JobService:
         type_name: str,
         params_list: Sequence[dict[str, Any]],
         options: SubmitOptions | None = None,
-    ) -> builtins.list[Job]:
+    ) -> list[Job]:
         """Queue many jobs of one type in one transaction (all or nothing)."""
         job_type = self.types.get(type_name)
         chosen, now = options or SubmitOptions(), utcnow()
@@ -194,7 +193,7 @@ class JobService:
             return self.store.explain_waiting([job])[0]
         return job
 
-    def list(self, actor: Actor, filters: ListFilter) -> Page:
+    def list_jobs(self, actor: Actor, filters: ListFilter) -> Page:
         """Newest first. A user sees their own jobs whatever ``user`` says."""
         if not 1 <= filters.limit <= MAX_PAGE:
             raise InvalidInput(f"limit must be 1 to {MAX_PAGE}", fields={"limit": "range"})
@@ -216,7 +215,7 @@ class JobService:
         )
         if not statuses:
             return Page([], None)
-        jobs = self.store.list(query)
+        jobs = self.store.list_jobs(query)
         more = len(jobs) > filters.limit
         jobs = self.store.explain_waiting(jobs[: filters.limit])
         return Page(jobs, str(jobs[-1].id) if more and jobs else None)
@@ -265,7 +264,7 @@ class JobService:
         if not self.store.delete_finished(job_id):
             raise NotFound(f"job {job_id} not found")
 
-    def bulk(self, actor: Actor, action: str, ids: Sequence[int]) -> builtins.list[BulkResult]:
+    def bulk(self, actor: Actor, action: str, ids: Sequence[int]) -> list[BulkResult]:
         """Apply one action to each id; one refusal does not stop the others."""
         actions: dict[str, Callable[[Actor, int], Job | None]] = {
             "cancel": self.cancel,
@@ -325,7 +324,7 @@ class JobService:
             raise NotFound(f"job {job_id} has no file {name!r}")
         return found
 
-    def restarts_of(self, actor: Actor, job_id: int) -> builtins.list[int]:
+    def restarts_of(self, actor: Actor, job_id: int) -> list[int]:
         self.get(actor, job_id)
         return self.store.restarts_of(job_id)
 
@@ -343,7 +342,7 @@ class JobService:
             pause = poll if deadline is None else min(poll, max(0.0, deadline - time.monotonic()))
             time.sleep(pause)
 
-    def workers(self, actor: Actor) -> builtins.list[WorkerInfo]:
+    def workers(self, actor: Actor) -> list[WorkerInfo]:
         """Live workers and the jobs they hold: for admins, who run the machines."""
         if not actor.is_admin:
             raise PermissionDenied("only admins see the workers")
@@ -376,7 +375,7 @@ class JobService:
             queues=self.store.queues(),
         )
 
-    def queues(self, actor: Actor) -> builtins.list[QueueInfo]:
+    def queues(self, actor: Actor) -> list[QueueInfo]:
         """Every queue with active jobs or a worker that names it: its waiting and
         running jobs, its limits, the workers that serve it (admins)."""
         if not actor.is_admin:
@@ -392,11 +391,11 @@ class JobService:
         """Raise if the database cannot be reached (for health checks)."""
         self.store.ping()
 
-    def job_types(self) -> builtins.list[JobType]:
+    def job_types(self) -> list[JobType]:
         """The job types this process knows (loaded with ``--app``)."""
         return self.types.all()
 
-    def visible_users(self, actor: Actor) -> builtins.list[User]:
+    def visible_users(self, actor: Actor) -> list[User]:
         """Users an actor may filter by: all for an admin, only themselves otherwise."""
         if actor.is_admin:
             return self.users.all()

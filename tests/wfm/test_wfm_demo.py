@@ -27,7 +27,7 @@ def test_install_sets_up_the_demo_once(engine, database_url) -> None:
     assert level_content(engine, 1000) == schedule
     service = open_service(Settings(database_url=database_url))
     assert service.authenticate("planner1", "planner1") is not None
-    assert len(service.list(ADMIN, ListFilter()).items) == WFM_DEMO_JOBS
+    assert len(service.list_jobs(ADMIN, ListFilter()).items) == WFM_DEMO_JOBS
     service.close()
 
 
@@ -37,7 +37,7 @@ def test_serve_demo_adds_the_wfm_data_and_jobs_beside_the_consoles(engine, setti
     try:
         lines = demo.install(service, settings, ["wfm.app"])
         assert "  planner1 / planner1 (user)" in lines
-        listed = service.list(ADMIN, ListFilter(limit=100)).items
+        listed = service.list_jobs(ADMIN, ListFilter(limit=100)).items
         wfm_jobs = [j for j in listed if j.type.startswith("wfm.")]
         assert len(wfm_jobs) == WFM_DEMO_JOBS
         assert {j.category for j in wfm_jobs} == {"scheduling", "report", "mass_update"}
@@ -45,6 +45,6 @@ def test_serve_demo_adds_the_wfm_data_and_jobs_beside_the_consoles(engine, setti
         assert service.users.get("planner1").display_name == "Paula Planner"  # the console's
         assert len({row[0] for row in level_content(engine, 1000)}) == 60
         demo.install(service, settings, ["wfm.app"])  # again: nothing new
-        assert len(service.list(ADMIN, ListFilter(limit=100)).items) == len(listed)
+        assert len(service.list_jobs(ADMIN, ListFilter(limit=100)).items) == len(listed)
     finally:
         service.close()

@@ -50,7 +50,7 @@ def client(settings: Settings, people, tiny) -> Iterator[TestClient]:
 
 
 def jobs(service: JobService):
-    return service.list(ADMIN, ListFilter()).items
+    return service.list_jobs(ADMIN, ListFilter()).items
 
 
 def test_every_page_renders_for_a_signed_in_planner(client, tiny) -> None:

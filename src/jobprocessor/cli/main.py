@@ -209,7 +209,7 @@ def jobs_list(
     """Jobs, newest first."""
     service = open_cli_service()
     admin = actor_of(service, None)
-    page = service.list(
+    page = service.list_jobs(
         admin,
         ListFilter(
             status_group=status_group,

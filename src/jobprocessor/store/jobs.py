@@ -9,7 +9,6 @@ workers' table (``workers``) have stores of their own, reached from ``JobStore``
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import dataclasses
 import threading
@@ -93,7 +92,7 @@ class JobStore:
         self._title_index: bool | None = None
         #: The round connection kept by the calling thread (``keep_round_connection``).
         self._kept_round = threading.local()
-        self._all_kept: builtins.list[KeptConnection] = []
+        self._all_kept: list[KeptConnection] = []
         self._all_kept_lock = threading.Lock()
 
     # -- transactions -------------------------------------------------------
@@ -108,7 +107,7 @@ class JobStore:
 
     # -- submission -----------------------------------------------------------
 
-    def insert(self, new_jobs: Sequence[NewJob], *, by: str) -> builtins.list[Job]:
+    def insert(self, new_jobs: Sequence[NewJob], *, by: str) -> list[Job]:
         """Store jobs as ``queued`` with their timeline's first event, in one transaction
         (on PostgreSQL one statement, see ``pg_submit``)."""
         if not new_jobs:
@@ -164,7 +163,7 @@ class JobStore:
             row = connection.execute(select(jobs).where(jobs.c.id == job_id)).first()
         return row_to_job(row) if row else None
 
-    def list(self, query: JobQuery) -> builtins.list[Job]:
+    def list_jobs(self, query: JobQuery) -> list[Job]:
         """Newest first; ``before_id`` continues after the previous page (``listing``)."""
         with self.reading() as connection:
             if self._title_index is None:
@@ -172,15 +171,15 @@ class JobStore:
             rows = listing.list_rows(connection, query, title_index=self._title_index)
         return [row_to_job(row) for row in rows]
 
-    def queues(self) -> builtins.list[QueueInfo]:
+    def queues(self) -> list[QueueInfo]:
         """The queues with their jobs, limits and workers (``queue_view``)."""
         return queue_view.queues(self.engine)
 
-    def explain_waiting(self, listed: Sequence[Job]) -> builtins.list[Job]:
+    def explain_waiting(self, listed: Sequence[Job]) -> list[Job]:
         """The jobs, each queued one with why it has not started (``waiting``)."""
         return with_waiting_reasons(self.engine, listed)
 
-    def restarts_of(self, job_id: int) -> builtins.list[int]:
+    def restarts_of(self, job_id: int) -> list[int]:
         with self.reading() as connection:
             rows = connection.execute(
                 select(jobs.c.id).where(jobs.c.restarted_from == job_id).order_by(jobs.c.id)
@@ -247,7 +246,7 @@ class JobStore:
 
     def claim(
         self, worker_id: str, types: Sequence[str], limit: int, claim: ClaimRequest | None = None
-    ) -> builtins.list[Job]:
+    ) -> list[Job]:
         """Take up to ``limit`` queued jobs of the given types for this worker (from
         every queue, unless ``claim`` says otherwise); see ``round_sql.claim_sql``.
 
@@ -263,7 +262,7 @@ class JobStore:
         worker_id: str,
         outcomes: Sequence[tuple[RunLease, Outcome]],
         claim: ClaimRequest = NO_CLAIM,
-    ) -> tuple[builtins.list[bool], builtins.list[Job]]:
+    ) -> tuple[list[bool], list[Job]]:
         """Record how jobs ended and claim new ones (``claim``), in ONE transaction.
 
         One commit instead of one per finished job plus one per claim: on a busy
@@ -342,7 +341,7 @@ class JobStore:
             due: datetime | None = connection.execute(statement).scalar()
         return due
 
-    def cancel_requests(self, worker_id: str) -> builtins.list[int]:
+    def cancel_requests(self, worker_id: str) -> list[int]:
         """Ids of this worker's jobs that were asked to stop."""
         statement = select(jobs.c.id).where(
             jobs.c.worker_id == worker_id, jobs.c.status == Status.CANCELING.value
@@ -356,7 +355,7 @@ class JobStore:
 
     def durations(
         self, *, since: datetime, bounds: Sequence[float]
-    ) -> dict[Status, tuple[builtins.list[int], int, float]]:
+    ) -> dict[Status, tuple[list[int], int, float]]:
         """Run times of jobs finished since a moment, by final status, counted into buckets.
 
         Returns, per status, the cumulative count at or below each bound, the total

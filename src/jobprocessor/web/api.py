@@ -66,7 +66,7 @@ def list_jobs(
     cursor: Annotated[str | None, Query(max_length=20, pattern=PlainText)] = None,
 ) -> Response:
     """Jobs, newest first, filtered; ``next_cursor`` fetches the following page."""
-    page = context.service.list(
+    page = context.service.list_jobs(
         caller.actor,
         ListFilter(
             status_group=status_group,

@@ -33,7 +33,7 @@ def fingerprint(context: WebContext, actor: Actor, view: ListView, job_id: int |
     """A digest of what the page shows: the list's jobs, or one job and its log size."""
     state: Any
     if job_id is None:
-        page = context.service.list(actor, view.to_filter())
+        page = context.service.list_jobs(actor, view.to_filter())
         state = [[job.to_dict() for job in page.items], page.next_cursor]
     else:
         job = context.service.get(actor, job_id)

@@ -40,7 +40,7 @@ View = Annotated[ListView, Depends(list_view)]
 def _list_values(
     context: WebContext, actor: Actor, view: ListView, *, with_users: bool = True
 ) -> dict[str, Any]:
-    page: Page = context.service.list(actor, view.to_filter())
+    page: Page = context.service.list_jobs(actor, view.to_filter())
     users = context.service.visible_users(actor) if actor.is_admin and with_users else []
     queues = sorted({t.queue for t in context.service.job_types()} | {view.queue or ""} - {""})
     return {"view": view, "page": page, "users": users, "queues": queues}

@@ -93,7 +93,7 @@ def install_demo(
     done = Installed(data)
     submissions = demo_jobs(data, chat, learners)
     if submit_jobs and not any(
-        service.list(ADMIN, ListFilter(type=job_type, limit=1)).items
+        service.list_jobs(ADMIN, ListFilter(type=job_type, limit=1)).items
         for _, job_type, _ in submissions
     ):
         for user, job_type, params in submissions:
