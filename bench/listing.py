@@ -1,6 +1,6 @@
 """Console list speed: first and deep pages, with filters, at 10⁴, 10⁵ and 10⁶ jobs.
 
-The console and the REST API list jobs through ``JobService.list`` (newest first,
+The console and the REST API list jobs through ``JobService.list_jobs`` (newest first,
 keyset pages); this measures that call with the filters the console offers.
 ``ListClient`` is the seam: ``ServiceClient`` calls the service in-process;
 ``HttpClient`` asks a real ``jobprocessor serve --no-worker`` process for
@@ -51,7 +51,7 @@ class ListClient(Protocol):
 
 
 class ServiceClient:
-    """``JobService.list``: what the REST endpoint and the console call."""
+    """``JobService.list_jobs``: what the REST endpoint and the console call."""
 
     name = "service"
 

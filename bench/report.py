@@ -211,7 +211,7 @@ def write_doc(doc: Doc, target: Path = DOC) -> Path:
         markdown(*cancel_table(doc)),
         "",
         *_fair_share(doc),
-        "## Console list speed (`JobService.list`, and `GET /api/v1/jobs` from a server)",
+        "## Console list speed (`JobService.list_jobs`, and `GET /api/v1/jobs` from a server)",
         "",
         f"Pages of 50, newest first, each query repeated {plan['list_repeats']} times;",
         "`deep page` continues from a cursor nine tenths of the way back. Rows generated",
