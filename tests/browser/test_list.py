@@ -219,6 +219,7 @@ def test_keyboard_reaches_the_toolbar_and_the_dialogs(browsing: Browsing) -> Non
     page.get_by_role("combobox", name="Status").focus()
     for control in (
         page.get_by_role("button", name="All users"),
+        page.get_by_role("combobox", name="Queue"),
         page.get_by_label("Live updates"),
         browsing.button("Restart"),
         browsing.button("Delete"),  # Cancel is disabled, so Tab passes it by
