@@ -35,7 +35,7 @@ from jobprocessor.store.round_sql import (
     outcomes_value,
     started_detail,
 )
-from jobprocessor.store.tables import job_events
+from jobprocessor.store.tables import job_events, jobs
 
 if TYPE_CHECKING:
     from jobprocessor.store.records import ClaimRequest, Outcome, RunLease
@@ -55,6 +55,7 @@ FLAVOUR = Flavour(
     json_int=lambda parameter, key: f"CAST(CAST(%({parameter})s AS jsonb) ->> {key} AS integer)",
     returning_all=lambda alias: f"{alias}.*",
     each_row_of=lambda query, alias: f"CROSS JOIN LATERAL ({query}) AS {alias}",
+    queued_jobs=lambda alias: f"{jobs.name} AS {alias}",
 )
 
 _EVENT_COLUMNS = {"job_id": "bigint", "n": "integer", "event": "text", "detail": "text"}

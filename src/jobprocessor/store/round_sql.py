@@ -67,6 +67,9 @@ class Flavour:
     #: ``each_row_of(query, alias)``: join each row of the outer FROM to the rows of a
     #: correlated query of the jobs table (its columns named as the table's), as ``alias``.
     each_row_of: Callable[[str, str], str]
+    #: ``queued_jobs(alias)``: the jobs table in a FROM that reads queued jobs by
+    #: submitter, bound to the queued index where the planner would not find it alone.
+    queued_jobs: Callable[[str], str]
 
 
 def finish_sql(flavour: Flavour) -> str:
@@ -139,7 +142,7 @@ def choose_sql(flavour: Flavour, *, capped: bool = True) -> str:
     # Each submitter's first few eligible jobs, most urgent first.
     firsts = f"""
             SELECT e.id, e.submitted_by, e.priority, e.queue, e.limit_key, e.concurrency_limit
-            FROM {jobs.name} AS e
+            FROM {flavour.queued_jobs("e")}
             WHERE e.status = {queued} AND e.submitted_by = s.name
               AND {flavour.member("e.type", "types")}
               AND (e.run_at IS NULL OR e.run_at <= {p("now")})
@@ -150,10 +153,10 @@ def choose_sql(flavour: Flavour, *, capped: bool = True) -> str:
             {flavour.skip_locked}"""
     return f"""
     WITH RECURSIVE submitters(name) AS (
-        SELECT min(submitted_by) FROM {jobs.name} WHERE status = {queued}
+        SELECT min(f.submitted_by) FROM {flavour.queued_jobs("f")} WHERE f.status = {queued}
         UNION ALL
         SELECT (
-            SELECT min(n.submitted_by) FROM {jobs.name} AS n
+            SELECT min(n.submitted_by) FROM {flavour.queued_jobs("n")}
             WHERE n.status = {queued} AND n.submitted_by > s.name
         )
         FROM submitters AS s WHERE s.name IS NOT NULL

@@ -180,12 +180,13 @@ jobs = Table(
     ),
 )
 
-# The claim's: each submitter's queued jobs, most urgent first (fair share looks at
-# every submitter's first few). `status` leads although the index holds queued rows
-# only: SQLite's planner matches the claim's `status = ?` to it only then.
+# The claim's: the submitters of queued jobs, and each one's queued jobs, most urgent
+# first (fair share looks at every submitter's first few). The submitter leads: led by
+# `status`, PostgreSQL passed it over for the walk from one submitter to the next and
+# stepped over the finished jobs in `(submitted_by, id)` instead (migration 0007).
+QUEUED_INDEX = "ix_jobprocessor_jobs_queued"
 Index(
-    "ix_jobprocessor_jobs_queued",
-    jobs.c.status,
+    QUEUED_INDEX,
     jobs.c.submitted_by,
     jobs.c.priority.desc(),
     jobs.c.id,
