@@ -6,6 +6,7 @@ processes is shown by letting them all start together on ticks that fell due."""
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import threading
@@ -206,8 +207,18 @@ def test_the_schedule_json_has_the_documented_keys(service: JobService) -> None:
 
 @pytest.fixture
 def schedule_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app module imported afresh, its declaration undone after the test.
+
+    Declarations live as long as the process: left in place, every later test in this
+    pytest process that opens the console (which stores what is declared) would find
+    the schedule too, as the web tests' one-schedule lists did.
+    """
     monkeypatch.syspath_prepend(str(TESTS / "apps"))
-    import schedule_jobs  # noqa: F401
+    # `jobprocessor.recurring` is also the name of the function the package exports.
+    module = sys.modules["jobprocessor.recurring"]
+    monkeypatch.setattr(module, "_declared", dict(module._declared))
+    monkeypatch.delitem(sys.modules, "schedule_jobs", raising=False)
+    importlib.import_module("schedule_jobs")
 
 
 @pytest.mark.usefixtures("schedule_jobs")
