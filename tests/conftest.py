@@ -30,8 +30,9 @@ from sqlalchemy.engine import make_url
 from jobprocessor.model import Actor, Job, ReportEntry, Role, Status, utcnow
 from jobprocessor.service import JobService, open_service
 from jobprocessor.settings import Settings
-from jobprocessor.store import create_db_engine, upgrade
+from jobprocessor.store.engine import create_db_engine
 from jobprocessor.store.jobs import JobStore
+from jobprocessor.store.schema import upgrade
 from jobprocessor.store.tables import job_artifacts, job_entries
 from jobprocessor.store.users import UserStore
 from jobprocessor.worker import Worker
@@ -329,17 +330,22 @@ def spawn_worker(
     started: list[WorkerProcess] = []
 
     def spawn(
-        concurrency: int = 2, apps: list[str] | None = None, **overrides: Any
+        concurrency: int = 2,
+        apps: list[str] | None = None,
+        *,
+        console_script: bool = False,
+        **overrides: Any,
     ) -> WorkerProcess:
         log = tmp_path / f"worker-{len(started)}.log"
-        command = [
-            sys.executable,
-            "-m",
-            "jobprocessor.cli",
-            "worker",
-            "--concurrency",
-            str(concurrency),
-        ]
+        # ``console_script``: the installed ``jobprocessor`` command, as people start it,
+        # instead of ``python -m jobprocessor.cli`` (their job processes differ in what
+        # ``spawn`` would import again from the worker's main module).
+        program = (
+            [str(Path(sys.executable).with_name("jobprocessor"))]
+            if console_script
+            else [sys.executable, "-m", "jobprocessor.cli"]
+        )
+        command = [*program, "worker", "--concurrency", str(concurrency)]
         for module in apps or [DIAG]:
             command += ["--app", module]
         with log.open("wb") as handle:

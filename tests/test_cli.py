@@ -24,7 +24,7 @@ from conftest import ADMIN, ALICE, BOB, DIAG, PG_ADMIN_URL, _pg_admin, run_cli
 from contract import CONTRACT_JOB_KEYS, ISO_Z
 from jobprocessor.model import Status, utcnow
 from jobprocessor.service import JobService, ListFilter
-from jobprocessor.store import create_db_engine
+from jobprocessor.store.engine import create_db_engine
 from jobprocessor.store.tables import jobs
 
 WAIT_LIMIT = "90"  # seconds a `jobs wait` may take on a busy machine

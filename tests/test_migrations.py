@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from jobprocessor.store import create_db_engine
+from jobprocessor.store.engine import create_db_engine
 from jobprocessor.store.schema import VERSION_TABLE, current_revision, head_revision, upgrade
 from jobprocessor.store.tables import TITLE_INDEX_PG, TITLE_INDEX_SQLITE, metadata
 

@@ -19,9 +19,11 @@ from typing import Any
 import pytest
 
 from conftest import ADMIN, ALICE, DIAG, TESTS, cli_env, wait_until
+from jobprocessor import declarations
+from jobprocessor.declarations import declared
 from jobprocessor.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from jobprocessor.model import Status
-from jobprocessor.recurring import declared, store_declared, submit_due
+from jobprocessor.recurring_jobs import store_declared, submit_due
 from jobprocessor.service import JobService, ListFilter
 from jobprocessor.service import open_service as open_another_service
 from jobprocessor.settings import Settings
@@ -214,9 +216,7 @@ def schedule_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
     the schedule too, as the web tests' one-schedule lists did.
     """
     monkeypatch.syspath_prepend(str(TESTS / "apps"))
-    # `jobprocessor.recurring` is also the name of the function the package exports.
-    module = sys.modules["jobprocessor.recurring"]
-    monkeypatch.setattr(module, "_declared", dict(module._declared))
+    monkeypatch.setattr(declarations, "_declared", dict(declarations._declared))
     monkeypatch.delitem(sys.modules, "schedule_jobs", raising=False)
     importlib.import_module("schedule_jobs")
 

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from conftest import ADMIN, ALICE, FAST, TESTS, wait_for_status, wait_until
+from conftest import ADMIN, ALICE, FAST, TESTS, WorkerProcess, wait_for_status, wait_until
 from jobprocessor.errors import Conflict
 from jobprocessor.model import Job, Status
 from jobprocessor.service import JobService
@@ -546,3 +546,18 @@ def test_job_processes_see_their_workers_database(
     start_worker(concurrency=1, apps=["settings_jobs"])
     job = service.submit(ADMIN, "settings.database")
     assert wait_for_status(service, job.id, Status.SUCCEEDED).result == settings.database_url
+
+
+def test_a_job_process_starts_without_the_command_line_or_the_database_layer(
+    service: JobService,
+    spawn_worker: Callable[..., WorkerProcess],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every job process's start paid for them (Typer, the store, SQLAlchemy) when
+    ``spawn`` ran the worker's main module, the ``jobprocessor`` command, again in it."""
+    monkeypatch.syspath_prepend(str(TESTS / "apps"))
+    import process_jobs  # noqa: F401  (the test process submits its type)
+
+    spawn_worker(concurrency=1, apps=["process_jobs"], console_script=True)
+    job = service.submit(ADMIN, "process.modules")
+    assert wait_for_status(service, job.id, Status.SUCCEEDED).result == []

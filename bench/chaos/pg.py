@@ -19,7 +19,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from bench.services import PG_ADMIN, ensure_postgres, pg_url
-from jobprocessor.store import create_db_engine, upgrade
+from jobprocessor.store.engine import create_db_engine
+from jobprocessor.store.schema import upgrade
 
 #: While others test, look again this often, this long at most, before a restart.
 OTHERS_POLL = 30.0

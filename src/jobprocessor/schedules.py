@@ -15,7 +15,7 @@ from cron_descriptor import get_description
 
 from jobprocessor.errors import Conflict, NotFound, PermissionDenied
 from jobprocessor.model import Actor, Job, iso, utcnow
-from jobprocessor.recurring import checked
+from jobprocessor.recurring_jobs import checked
 from jobprocessor.registry import Registry
 from jobprocessor.store.jobs import JobStore
 from jobprocessor.store.schedules import StoredSchedule

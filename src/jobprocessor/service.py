@@ -50,9 +50,9 @@ from jobprocessor.model import (
 from jobprocessor.registry import JobType, Registry, registry
 from jobprocessor.schedules import Schedules
 from jobprocessor.settings import Settings
-from jobprocessor.store import JobStore, create_db_engine, upgrade
-from jobprocessor.store.engine import SessionGuard
-from jobprocessor.store.jobs import JobQuery, NewJob
+from jobprocessor.store.engine import SessionGuard, create_db_engine
+from jobprocessor.store.jobs import JobQuery, JobStore, NewJob
+from jobprocessor.store.schema import upgrade
 from jobprocessor.store.users import UserStore
 from jobprocessor.submission import SubmitOptions, new_job
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 
 from conftest import ADMIN
-from jobprocessor.recurring import submit_due
+from jobprocessor.recurring_jobs import submit_due
 from jobprocessor.service import JobService
 from jobprocessor.ticks import Missed, Schedule
 from web_support import People, sign_in

@@ -23,7 +23,8 @@ from sqlalchemy.engine import make_url
 import wfm.jobs  # noqa: F401 - registers the wfm job types
 from jobprocessor.context import JobContext
 from jobprocessor.registry import registry
-from jobprocessor.store import create_db_engine, upgrade
+from jobprocessor.store.engine import create_db_engine
+from jobprocessor.store.schema import upgrade
 from jobprocessor.worker.messages import Artifact, FromJob, LogEntry, Recorder
 from wfm import db
 

@@ -16,8 +16,8 @@ from jobprocessor.cli.common import (
     open_cli_service,
     reports_errors,
 )
+from jobprocessor.declarations import DEFAULT_USER
 from jobprocessor.errors import InvalidInput
-from jobprocessor.recurring import DEFAULT_USER
 from jobprocessor.schedules import ScheduleInfo
 from jobprocessor.ticks import Missed, Schedule
 

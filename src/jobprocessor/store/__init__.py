@@ -1,7 +1,5 @@
-"""Persistence: every SQL statement of the engine lives in this package."""
+"""Persistence: every SQL statement of the engine lives in this package.
 
-from jobprocessor.store.engine import create_db_engine
-from jobprocessor.store.jobs import JobStore
-from jobprocessor.store.schema import upgrade
-
-__all__ = ["JobStore", "create_db_engine", "upgrade"]
+Its modules are imported by name (``store.jobs``, ``store.engine``...), none here:
+``store.records`` is shared with job processes, which need no database code.
+"""

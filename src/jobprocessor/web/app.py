@@ -15,12 +15,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy.exc import DBAPIError
 
 from jobprocessor.model import utcnow
-from jobprocessor.recurring import Ticker, store_declared
+from jobprocessor.recurring_jobs import Ticker, store_declared
 from jobprocessor.service import JobService
 from jobprocessor.settings import Settings
 from jobprocessor.signin import SignIn
-from jobprocessor.store import JobStore, create_db_engine, upgrade
-from jobprocessor.store.engine import SessionGuard
+from jobprocessor.store.engine import SessionGuard, create_db_engine
+from jobprocessor.store.jobs import JobStore
+from jobprocessor.store.schema import upgrade
 from jobprocessor.store.sessions import SessionStore
 from jobprocessor.store.users import UserStore
 from jobprocessor.web import (

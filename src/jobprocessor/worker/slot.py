@@ -43,6 +43,7 @@ from jobprocessor.worker.messages import (
     Run,
     Succeeded,
 )
+from jobprocessor.worker.spawning import start_without_main
 
 logger = logging.getLogger(__name__)
 
@@ -403,7 +404,7 @@ class Slot:
             name=f"jobprocessor-job-{self.index}",
             daemon=True,
         )
-        process.start()
+        start_without_main(process)
         child_end.close()
         runs_end.close()
         if not parent.poll(STARTUP_TIMEOUT):

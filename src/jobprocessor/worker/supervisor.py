@@ -35,12 +35,12 @@ from sqlalchemy.exc import DBAPIError
 
 from jobprocessor.model import Job, utcnow
 from jobprocessor.queues import QueueSpec
-from jobprocessor.recurring import Ticker, store_declared
+from jobprocessor.recurring_jobs import Ticker, store_declared
 from jobprocessor.registry import Registry, load_apps, registry
 from jobprocessor.settings import Settings
-from jobprocessor.store import JobStore, create_db_engine, upgrade
-from jobprocessor.store.engine import SessionGuard
-from jobprocessor.store.jobs import NO_CLAIM, ClaimRequest, Outcome, RunLease
+from jobprocessor.store.engine import SessionGuard, create_db_engine
+from jobprocessor.store.jobs import NO_CLAIM, ClaimRequest, JobStore, Outcome, RunLease
+from jobprocessor.store.schema import upgrade
 from jobprocessor.worker.heartbeat import Heartbeat
 from jobprocessor.worker.outages import guard, is_transient, retry, try_once
 from jobprocessor.worker.outcome_book import OutcomeBook, Reported

@@ -1,11 +1,11 @@
 """Recurring jobs: schedules that submit a job of a type at the times of a cron
 expression in a time zone (docs/reference/schedules.md).
 
-An app module declares its schedules with ``recurring(...)``; workers that load the
-module store them when they start. People add, pause, resume and delete schedules
-from the CLI (and pause and resume from the console and the REST API). Every worker
-and web process may submit a tick's job; the store makes it one job per tick
-(``store.schedules``), so no process leads.
+An app module declares its schedules with ``recurring(...)`` (``declarations``);
+workers that load the module store them when they start. People add, pause, resume
+and delete schedules from the CLI (and pause and resume from the console and the REST
+API). Every worker and web process may submit a tick's job; the store makes it one
+job per tick (``store.schedules``), so no process leads.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import logging
 import re
 import threading
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from jobprocessor.declarations import declared
 from jobprocessor.errors import InvalidInput
 from jobprocessor.model import Actor, Job, check_user_name, utcnow
 from jobprocessor.registry import Registry
@@ -29,8 +29,6 @@ from jobprocessor.ticks import Missed, Schedule, check_cron, check_zone
 logger = logging.getLogger(__name__)
 
 SCHEDULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-#: Whom a declared schedule's jobs run as when it names nobody.
-DEFAULT_USER = "system"
 
 
 def checked(schedule: Schedule, types: Registry) -> Schedule:
@@ -73,39 +71,6 @@ def jobs_for(
         new_job(actor, job_type, settings, SubmitOptions(), now=now, schedule=(schedule.name, t))
         for t in ticks
     ]
-
-
-_declared: dict[str, Schedule] = {}
-
-
-def recurring(
-    name: str,
-    *,
-    cron: str,
-    type: str,
-    params: dict[str, Any] | None = None,
-    timezone: str = "UTC",
-    user: str = DEFAULT_USER,
-    missed: str = Missed.LATEST.value,
-) -> Schedule:
-    """Declare a schedule in an app module (docs/reference/schedules.md).
-
-    ``recurring("weekly-coverage", cron="0 6 * * MON", type="wfm.report.coverage",
-    params={...}, timezone="Europe/Berlin", user="planner1", missed="latest")``: a
-    worker that loads the module stores it when it starts (creating it, or updating
-    its definition; its paused state and its past ticks stay). Its cron, zone and
-    policy are checked here; its type and settings when a worker stores it.
-    """
-    check_cron(cron)
-    check_zone(timezone)
-    schedule = Schedule(name, cron, type, dict(params or {}), timezone, user, Missed(missed))
-    _declared[name] = schedule
-    return schedule
-
-
-def declared() -> list[Schedule]:
-    """The schedules the loaded app modules declared, by name."""
-    return [_declared[name] for name in sorted(_declared)]
 
 
 def store_declared(store: JobStore, types: Registry, *, now: datetime) -> list[str]:
