@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, insert
+from sqlalchemy import create_engine, delete, insert
 from sqlalchemy.engine import make_url
 
 from jobprocessor.model import Actor, Job, ReportEntry, Role, Status, utcnow
@@ -33,7 +33,7 @@ from jobprocessor.settings import Settings
 from jobprocessor.store.engine import create_db_engine
 from jobprocessor.store.jobs import JobStore
 from jobprocessor.store.schema import upgrade
-from jobprocessor.store.tables import job_artifacts, job_entries
+from jobprocessor.store.tables import job_artifacts, job_entries, workers
 from jobprocessor.store.users import UserStore
 from jobprocessor.worker import Worker
 from waiting import wait_until
@@ -216,6 +216,16 @@ def offline_service() -> Iterator[JobService]:
     engine = create_engine("sqlite://", creator=_no_database)
     yield JobService(JobStore(engine), UserStore(engine))
     engine.dispose()
+
+
+def register_worker(store: JobStore, worker_id: str) -> None:
+    """A fresh row for ``worker_id``, as a starting (or rejoining) worker writes it:
+    the claim takes nothing for a worker without one (it was declared lost)."""
+    now = utcnow()
+    row = {"id": worker_id, "host": "test", "pid": 0, "slots": 1}
+    with store.engine.begin() as connection:
+        connection.execute(delete(workers).where(workers.c.id == worker_id))
+        connection.execute(insert(workers).values(**row, started_at=now, heartbeat_at=now))
 
 
 def wait_for_status(

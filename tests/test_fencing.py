@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ADMIN
+from conftest import ADMIN, register_worker
 from jobprocessor.model import Progress, ReportEntry, Status, utcnow
 from jobprocessor.service import JobService
 from jobprocessor.store.jobs import JobStore, Outcome, RunLease
@@ -20,10 +20,13 @@ TYPE = "diag.retry"  # retries=2
 
 
 def _lose_and_reclaim(store: JobStore, job_id: int, *, by: str, then: str) -> tuple[RunLease, ...]:
-    """``by`` claims the job and is lost (it never registered); ``then`` claims it again."""
+    """``by`` claims the job and is lost (any heartbeat is too old for a timeout of 0);
+    ``then`` (another worker, or ``by`` having rejoined) claims it again."""
+    register_worker(store, by)
     (first,) = store.claim(by, [TYPE], 1)
     rescued = store.workers.rescue_lost(heartbeat_timeout=0.0)
     assert [(r.job_id, r.status) for r in rescued] == [(job_id, Status.QUEUED)]
+    register_worker(store, then)
     (second,) = store.claim(then, [TYPE], 1)
     assert second.attempts == first.attempts + 1
     return RunLease.of(first), RunLease.of(second)
@@ -31,6 +34,7 @@ def _lose_and_reclaim(store: JobStore, job_id: int, *, by: str, then: str) -> tu
 
 @pytest.fixture
 def store(service: JobService) -> JobStore:
+    register_worker(service.store, "w1")
     return service.store
 
 

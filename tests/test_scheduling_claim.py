@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import ADMIN, TESTS
+from conftest import ADMIN, TESTS, register_worker
 from jobprocessor.errors import InvalidInput
 from jobprocessor.model import Actor, Role, Status, utcnow
 from jobprocessor.service import JobService, ListFilter
@@ -28,6 +28,7 @@ def scheduling_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def store(service: JobService) -> JobStore:
+    register_worker(service.store, "w1")
     return service.store
 
 
@@ -158,12 +159,25 @@ def test_a_lost_workers_job_stops_counting_against_its_limit(
     ]
     assert _claim(store, types=types) == []
 
-    store.workers.rescue_lost(heartbeat_timeout=0.0)  # w1 never registered: it is lost
+    store.workers.rescue_lost(heartbeat_timeout=0.0)  # any heartbeat is too old: w1 is lost
+    register_worker(store, "w1")  # and rejoins
 
     assert service.get(ADMIN, first.id).status is Status.FAILED
     assert sorted(_claim(store, limit=2, types=types) + _claim(store, limit=2, types=types)) == [
         third.id
     ]
+
+
+def test_a_worker_declared_lost_claims_nothing_until_it_rejoins(
+    service: JobService, store: JobStore
+) -> None:
+    """Its row is gone (a rescue took it for lost): a job it claimed now would only be
+    failed as WorkerLost by the next rescue, before the worker's heartbeat told it."""
+    job = service.submit(ALICE, NOOP)
+    store.workers.unregister("w1")
+    assert _claim(store) == []
+    register_worker(store, "w1")
+    assert _claim(store) == [job.id]
 
 
 # -- queues ----------------------------------------------------------------------
@@ -239,7 +253,9 @@ def _all() -> ListFilter:
 
 def test_waiting_for_says_why_a_job_has_not_started(service: JobService, store: JobStore) -> None:
     first, second, third = service.submit_many(ALICE, "sched.limited", [{}, {}, {}])
+    store.workers.unregister("w1")
     assert service.get(ADMIN, first.id).waiting_for == "no worker is running"
+    register_worker(store, "w1")
     types = ("sched.limited",)
     _claim(store, limit=2, types=types)
     _claim(store, limit=2, types=types)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from conftest import ADMIN, wait_until
+from conftest import ADMIN, register_worker, wait_until
 from jobprocessor.model import JobError, Status
 from jobprocessor.service import JobService
 from jobprocessor.store import pg_round, sqlite_round
@@ -24,6 +24,13 @@ def first_run(job_id: int, worker: str = "w1") -> RunLease:
 
 def _events(service: JobService, job_id: int) -> list[str]:
     return [e.event for e in service.store.reports.events(job_id)]
+
+
+@pytest.fixture(autouse=True)
+def _w1_registered(request: pytest.FixtureRequest) -> None:
+    """The tests here claim as worker "w1", which needs its row to claim anything."""
+    if "service" in request.fixturenames:
+        register_worker(request.getfixturevalue("service").store, "w1")
 
 
 def test_finish_and_claim_records_outcomes_and_claims_in_one_call(service: JobService) -> None:

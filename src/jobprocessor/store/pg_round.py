@@ -43,13 +43,13 @@ if TYPE_CHECKING:
 
 def _records(parameter: str, columns: dict[str, str], alias: str) -> str:
     described = ", ".join(f"{name} {kind}" for name, kind in columns.items())
-    return f"jsonb_to_recordset(CAST(%({parameter})s AS jsonb)) AS {alias}({described})"
+    return f"jsonb_to_recordset(%({parameter})s::jsonb) AS {alias}({described})"
 
 
 FLAVOUR = Flavour(
     param=lambda name: f"%({name})s",
     records=_records,
-    member=lambda column, parameter: f"{column} = ANY(CAST(%({parameter})s AS text[]))",
+    member=lambda column, parameter: f"{column} = ANY(%({parameter})s::text[])",
     list_value=list,
     skip_locked="FOR UPDATE OF e SKIP LOCKED",
     json_int=lambda parameter, key: f"(%({parameter})s::jsonb ->> {key})::integer",
@@ -94,7 +94,10 @@ CONVERSION_KEPT_UP_TO = 4096
 def _compact(sql: str) -> str:
     """``sql`` on one line, without the spaces its layout needs and SQL does not:
     short enough for ``CONVERSION_KEPT_UP_TO``. (No literal here holds a space.)"""
-    return " ".join(sql.split()).replace("( ", "(").replace(" )", ")").replace(", ", ",")
+    compact = " ".join(sql.split())
+    for spaced, tight in (("( ", "("), (" )", ")"), (", ", ","), (" = ", "=")):
+        compact = compact.replace(spaced, tight)
+    return compact
 
 
 #: The round, by whether a queue has less room than the round claims.

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobprocessor.model import Event, Status
 from jobprocessor.store._sql import HELD_SQL
-from jobprocessor.store.tables import jobs
+from jobprocessor.store.tables import jobs, workers
 
 if TYPE_CHECKING:
     from jobprocessor.store.records import ClaimRequest, Outcome, RunLease
@@ -107,6 +107,9 @@ def choose_sql(flavour: Flavour, *, capped: bool = True) -> str:
     unique index on held places turns a race between two workers for the last one into
     an error for one of them, which claims nothing that round.
 
+    A worker whose row is gone (taken for lost, and not yet told by its heartbeat)
+    gets nothing: a job it started would only be failed by the next rescue.
+
     Two costs are paid only when they matter: the fair-share figures (two index probes
     per candidate) only when candidates of several submitters compete, and the
     queues' room within the round only in the ``capped`` statement, for a round where
@@ -154,6 +157,7 @@ def choose_sql(flavour: Flavour, *, capped: bool = True) -> str:
     return f"""
     WITH RECURSIVE submitters(name) AS (
         SELECT min(f.submitted_by) FROM {flavour.queued_jobs("f")} WHERE f.status = {queued}
+          AND EXISTS (SELECT 1 FROM {workers.name} AS w WHERE w.id = {p("worker")})
         UNION ALL
         SELECT (
             SELECT min(n.submitted_by) FROM {flavour.queued_jobs("n")}
