@@ -84,10 +84,9 @@ def test_a_second_unit_of_one_name_is_refused_and_nothing_stored(engine, run_job
 def test_cancel_mid_solve_ends_canceled_and_keeps_the_saved_roster(
     engine, service, start_worker, run_job, record_property
 ) -> None:
-    text = (INSTANCES / "Instance12.txt").read_text()
-    unit = run_job("wfm.import_benchmark", text=text, unit_name="Instance12").result[
-        "planning_unit"
-    ]
+    text = (INSTANCES / "Instance4.txt").read_text()
+    imported = run_job("wfm.import_benchmark", text=text, unit_name="Instance4")
+    unit = imported.result["planning_unit"]
     start_worker(concurrency=1, apps=["wfm.jobs"])
     job = service.submit(
         PLANNER,

@@ -12,6 +12,7 @@ maximum consecutive shifts.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -39,21 +40,50 @@ class Model:
     #: The benchmark's penalty, as minimised.
     objective_expr: Expr = field(default_factory=lambda: Expr.constant(0))
 
-    def roster(self, value: dict[Cell, bool]) -> dict[str, list[str]]:
-        """The roster of an assignment, as the benchmark writes it ("" for a day off)."""
-        out = {s.id: [""] * self.instance.days for s in self.instance.staff}
-        for (employee, day, shift), chosen in value.items():
-            if chosen:
-                out[employee][day] = shift
-        return out
+
+def roster_of(instance: Instance, chosen: Collection[Cell]) -> dict[str, list[str]]:
+    """The roster of the chosen cells, as the benchmark writes it ("" for a day off)."""
+    out = {s.id: [""] * instance.days for s in instance.staff}
+    for employee, day, shift in chosen:
+        out[employee][day] = shift
+    return out
 
 
-def build(instance: Instance) -> Model:
-    """The model with every hard rule and the exact objective."""
+def penalty(instance: Instance, chosen: Collection[Cell]) -> int:
+    """The benchmark's objective of the chosen cells (the search's own account of it)."""
+    cells = set(chosen)
+    total = sum(r.weight for r in instance.on_requests if (r.employee, r.day, r.shift) not in cells)
+    total += sum(r.weight for r in instance.off_requests if (r.employee, r.day, r.shift) in cells)
+    counts: dict[tuple[int, str], int] = {}
+    for _, day, shift in cells:
+        counts[(day, shift)] = counts.get((day, shift), 0) + 1
+    for c in instance.cover:
+        x = counts.get((c.day, c.shift), 0)
+        total += c.under_weight * max(0, c.requirement - x) + c.over_weight * max(
+            0, x - c.requirement
+        )
+    return total
+
+
+def build(
+    instance: Instance,
+    employees: Collection[str] | None = None,
+    fixed: Mapping[tuple[int, str], int] | None = None,
+) -> Model:
+    """The model with every hard rule and the exact objective.
+
+    With ``employees``, only their rosters are variables; ``fixed`` counts, per (day,
+    shift), the other employees who work it. No rule links two employees, so such a
+    model is all the rules of those employees, and its objective is the benchmark's
+    less the requests of the others (a constant): the cheap neighbourhood of the
+    search.
+    """
     m = Model(instance, cp_model.CpModel())
+    chosen = None if employees is None else set(employees)
     for staff in instance.staff:
-        _employee(m, staff)
-    _objective(m)
+        if chosen is None or staff.id in chosen:
+            _employee(m, staff)
+    _objective(m, chosen, fixed or {})
     return m
 
 
@@ -130,10 +160,12 @@ def _min_runs(
             model.add_bool_or(clause)
 
 
-def _objective(m: Model) -> None:
+def _objective(m: Model, chosen: set[str] | None, fixed: Mapping[tuple[int, str], int]) -> None:
     instance, model = m.instance, m.model
     terms: list[Expr] = []
     for request in instance.on_requests:
+        if chosen is not None and request.employee not in chosen:
+            continue
         var = m.x.get((request.employee, request.day, request.shift))
         if var is None:
             m.constant += request.weight
@@ -149,11 +181,10 @@ def _objective(m: Model) -> None:
             for s in instance.staff
             if (var := m.x.get((s.id, cover.day, cover.shift))) is not None
         ]
-        under = model.new_int_var(0, cover.requirement, f"under_{cover.day}_{cover.shift}")
-        over = model.new_int_var(
-            0, max(0, len(working) - cover.requirement), f"over_{cover.day}_{cover.shift}"
-        )
-        model.add(Expr.sum(working) + under - over == cover.requirement)
+        need = cover.requirement - fixed.get((cover.day, cover.shift), 0)
+        under = model.new_int_var(0, max(0, need), f"under_{cover.day}_{cover.shift}")
+        over = model.new_int_var(0, max(0, len(working) - need), f"over_{cover.day}_{cover.shift}")
+        model.add(Expr.sum(working) + under - over == need)
         terms.append(cover.under_weight * under + cover.over_weight * over)
     m.objective_expr = Expr.sum(terms) + m.constant
     model.minimize(m.objective_expr)
