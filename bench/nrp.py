@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -35,6 +36,10 @@ from wfm.benchmark.cli import solve  # noqa: E402
 
 INSTANCES = Path("/work/shared/nrp/instances")
 RESULTS = HERE / "results"
+DOCS = HERE.parent / "docs"
+#: The section of docs/benchmarks.md; bench/report.py includes it when it rewrites that.
+SECTION = DOCS / "benchmarks" / "nrp.md"
+HEADING = "## The WFM optimizer on a public benchmark (Curtois & Qu)"
 #: Proven optima (schedulingbenchmarks.org), by instance number.
 BEST_KNOWN = {1: 607, 2: 828, 3: 1001, 4: 1716, 11: 3443, 12: 4040}
 #: Instances from this number on get the long time limit (the issue's goals: 60 s for
@@ -93,6 +98,46 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def section(rows: list[dict[str, Any]], machine: str) -> str:
+    """The section of docs/benchmarks.md: what was run, the table, how to run it again."""
+    return "\n".join(
+        [
+            HEADING,
+            "",
+            "`wfm.create_optimized_schedule` on instances of the shift scheduling benchmark",
+            "of T. Curtois and R. Qu (2014), each imported with `wfm.import_benchmark` and",
+            "solved through the job system (worker, job process, SQLite), 2 solver threads;",
+            "the rosters checked by the tests' independent checker. How the solver works",
+            "and what was measured on the way: [nrp-benchmark.md](nrp-benchmark.md).",
+            f"Measured {machine}.",
+            "",
+            table(rows),
+            "",
+            "Run again (about 10 minutes), and write this section:",
+            "",
+            "```sh",
+            "PYTHONPATH=src .venv/bin/python bench/nrp.py --doc",
+            "```",
+        ]
+    )
+
+
+def write_section(text: str) -> None:
+    """Keep the section beside the document, and put it into the document now."""
+    SECTION.parent.mkdir(exist_ok=True)
+    SECTION.write_text(text + "\n")
+    doc = DOCS / "benchmarks.md"
+    current = doc.read_text()
+    if HEADING in current:
+        # Replace the old section: from its heading to the next "## " heading or the end.
+        head, _, rest = current.partition(HEADING)
+        _, sep, tail = rest.partition("\n## ")
+        current = head.rstrip("\n") + "\n\n" + text + "\n" + (("\n## " + tail) if sep else "")
+    else:
+        current = current.rstrip("\n") + "\n\n" + text + "\n"
+    doc.write_text(current)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", default="1,2,3,4,11,12")
@@ -100,6 +145,7 @@ def main() -> int:
     parser.add_argument("--time-limit", type=float, default=60.0, help="instances 1-4")
     parser.add_argument("--long-time-limit", type=float, default=120.0, help="instances 5+")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--doc", action="store_true", help="write the section of the docs")
     args = parser.parse_args()
     rows = []
     for number in (int(n) for n in args.instances.split(",")):
@@ -116,6 +162,13 @@ def main() -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (RESULTS / f"nrp-{stamp}.json").write_text(json.dumps(rows, indent=1))
     print(table(rows))
+    if args.doc:
+        load = os.getloadavg()[0]
+        machine = (
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
+            f"load average {load:.1f} at the end"
+        )
+        write_section(section(rows, machine))
     return 0 if all(r["violations"] == [] for r in rows) else 1
 
 
