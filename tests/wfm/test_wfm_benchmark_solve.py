@@ -114,13 +114,19 @@ def test_instance_1_is_solved_to_its_best_known_value() -> None:
     assert outcome.first_solution_seconds is not None
 
 
-def test_neighbourhood_search_only_ever_returns_feasible_rosters() -> None:
+@pytest.mark.parametrize("lanes", [1, 2])
+def test_neighbourhood_search_only_ever_returns_feasible_rosters(lanes: int) -> None:
     text = (INSTANCES / "Instance2.txt").read_text()
     instance = parse_instance(text)
-    settings = Settings(full_share=0.2, seed=7)
-    outcome = solve(instance, time_limit=3, settings=settings)
+    seen: list[Progress] = []
+    settings = Settings(full_share=0.01, seed=7, lanes=lanes)
+    outcome = solve(instance, time_limit=5, settings=settings, on_progress=seen.append)
     assert outcome.roster is not None
     assert outcome.rounds > 0
+    # The neighbourhoods improved on the first roster (lanes merge their results).
+    assert any(p.phase == "neighbourhood" for p in seen)
+    assert outcome.objective is not None
+    assert outcome.objective < seen[0].objective
     assert nrp_checker.violations(text, outcome.roster) == []
     assert nrp_checker.objective(text, outcome.roster) == outcome.objective
 
