@@ -49,6 +49,7 @@ LONG_FROM = 5
 
 def run_one(number: int, time_limit: float, threads: int, folder: Path) -> dict[str, Any]:
     path = folder / f"Instance{number}.txt"
+    load = os.getloadavg()[0]
     began = time.monotonic()
     args = argparse.Namespace(
         instance=path,
@@ -75,6 +76,7 @@ def run_one(number: int, time_limit: float, threads: int, folder: Path) -> dict[
         "first_solution_seconds": result["first_solution_seconds"],
         "solve_seconds": result["solve_seconds"],
         "command_seconds": round(time.monotonic() - began, 1),
+        "load_before": round(load, 2),
         "violations": nrp_checker.violations(text, roster),
         "checker_objective": nrp_checker.objective(text, roster),
         "roster": roster,
@@ -84,8 +86,8 @@ def run_one(number: int, time_limit: float, threads: int, folder: Path) -> dict[
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| instance | time limit | objective | best known | gap | lower bound "
-        "| first roster | solve time | checker |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| first roster | solve time | load before | checker |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         gap = "" if r["gap_pct"] is None else f"{r['gap_pct']:.2f} %"
@@ -93,7 +95,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['instance']} | {r['time_limit']:g} s | {r['objective']} | {r['best_known']} "
             f"| {gap} | {r['bound']} | {r['first_solution_seconds']:.2f} s "
-            f"| {r['solve_seconds']:.1f} s | {'feasible, agrees' if ok else 'DISAGREES'} |"
+            f"| {r['solve_seconds']:.1f} s | {r['load_before']:.1f} "
+            f"| {'feasible, agrees' if ok else 'DISAGREES'} |"
         )
     return "\n".join(lines)
 

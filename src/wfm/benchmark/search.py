@@ -125,7 +125,6 @@ class _Search:
         self.stop = stop
         self.on_progress = on_progress
         self.parameters = parameters
-        self.rng = random.Random(settings.seed)
         self.started = time.monotonic()
         self.deadline = self.started + time_limit
         self.best: frozenset[Cell] | None = None
@@ -200,7 +199,8 @@ class _Search:
         self._offer(frozenset(chosen), "first")
 
     def full(self, seconds: float) -> None:
-        """CP-SAT on the whole model, from the incumbent: better rosters, the lower bound."""
+        """CP-SAT on the whole model (from its own start unless ``hint_whole``): better
+        rosters on the small instances, and the lower bound."""
         if self.stop.stopped or self.infeasible or seconds <= 0:
             return
         m = build(self.instance)
