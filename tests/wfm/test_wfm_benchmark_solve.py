@@ -119,7 +119,8 @@ def test_neighbourhood_search_only_ever_returns_feasible_rosters(lanes: int) -> 
     text = (INSTANCES / "Instance2.txt").read_text()
     instance = parse_instance(text)
     seen: list[Progress] = []
-    settings = Settings(full_share=0.01, seed=7, lanes=lanes)
+    # Instance2 is small enough for CP-SAT alone: small_model=0 sends it to the search.
+    settings = Settings(full_share=0.01, seed=7, lanes=lanes, small_model=0)
     outcome = solve(instance, time_limit=5, settings=settings, on_progress=seen.append)
     assert outcome.roster is not None
     assert outcome.rounds > 0

@@ -48,8 +48,13 @@ GROUP_MOST = 8
 STALL_ROUNDS = 20
 #: Days of a window neighbourhood.
 WINDOW_DAYS = 14
-#: Seconds the whole-model solve has to beat the first roster before it gives way.
+#: Seconds the whole-model solve has to beat the first roster before it gives way...
 PROBATION = 8.0
+#: ... on a model with more shift variables than this. On smaller ones CP-SAT alone has
+#: all the time: it is the better tool there (Instance3, 598 variables, 60 s: CP-SAT
+#: alone 1,003 and 1,004; with a quarter of the time and then neighbourhoods, which
+#: improved nothing in 398 rounds, 1,101; 1,020 when a loaded machine made it give way).
+SMALL_MODEL = 2000
 #: Seconds one employee's model may take while the first roster is built.
 FIRST_SECONDS = 5.0
 
@@ -95,11 +100,17 @@ class Settings:
     #: Solver threads of a neighbourhood.
     round_threads: int = 1
     #: Lanes of neighbourhood rounds side by side (at most ``threads // round_threads``).
-    lanes: int = 1
+    lanes: int = 2
     #: The most employees of a group (twice as many for a window).
     group_most: int = GROUP_MOST
     #: Ask each neighbourhood for a strictly better objective (else: from the hint).
     cut: bool = True
+    #: Models with at most this many shift variables get CP-SAT alone (no probation).
+    small_model: int = SMALL_MODEL
+    #: Every other group is built around a cover row the incumbent misses.
+    guided: bool = False
+    #: End a neighbourhood at its first better roster (else: at its time limit).
+    first_improvement: bool = True
     #: Take every other neighbourhood as a larger group over a window of days.
     windows: bool = True
     #: Draw group sizes at random (else: grow when solved to the end, shrink on time-out,
@@ -154,8 +165,10 @@ class _Search:
         hint: bool = True,
         solver: cp_model.CpSolver | None = None,
         hint_cells: frozenset[Cell] | None = None,
+        first: bool = False,
     ) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:
         solver = solver or cp_model.CpSolver()
+        solver.parameters.stop_after_first_solution = first
         solver.parameters.max_time_in_seconds = max(0.01, seconds)
         solver.parameters.num_workers = threads or self.settings.threads
         solver.parameters.random_seed = self.settings.seed + self.rounds
@@ -222,7 +235,7 @@ class _Search:
             PROBATION, lambda: None if improved.is_set() else solver.stop_search()
         )
         probation.daemon = True
-        if self.best is not None:
+        if self.best is not None and len(m.x) > self.settings.small_model:
             probation.start()
         try:
             solver, status = self._solve(
@@ -279,7 +292,11 @@ class _Search:
                 return
             kind = kinds[turn % len(kinds)]
             turn += 1
-            group = rng.sample(employees, size[kind])
+            group = (
+                self._around_a_miss(rng, size[kind])
+                if self.settings.guided and turn % 2
+                else rng.sample(employees, size[kind])
+            )
             window = None
             if kind == "window":
                 length = min(self.instance.days, WINDOW_DAYS)
@@ -295,6 +312,28 @@ class _Search:
             else:
                 grown = min(len(employees), size[kind] + 1)
                 size[kind] = grown if done else max(1, size[kind] - 1)
+
+    def _around_a_miss(self, rng: random.Random, size: int) -> list[str]:
+        """A group around a cover row the incumbent misses: employees who may work that
+        shift that day first (only they can mend it), the rest drawn at random.
+        """
+        best = self.best
+        assert best is not None
+        counts = Counter((day, shift) for _, day, shift in best)
+        missed = [c for c in self.instance.cover if counts[(c.day, c.shift)] != c.requirement]
+        employees = [s.id for s in self.instance.staff]
+        if not missed:
+            return rng.sample(employees, size)
+        row = rng.choice(missed)
+        able = [
+            s.id
+            for s in self.instance.staff
+            if s.max_shifts[row.shift] > 0
+            and row.day not in self.instance.days_off.get(s.id, frozenset())
+        ]
+        group = rng.sample(able, min(size, len(able)))
+        rest = [e for e in employees if e not in group]
+        return group + rng.sample(rest, size - len(group))
 
     def _round(self, group: Collection[str], window: range | None, seconds: float) -> bool:
         """Re-solve ``group`` (on ``window``'s days only, if given) with the rest fixed;
@@ -316,7 +355,11 @@ class _Search:
             # The group's model at the incumbent, less one: only better will do.
             m.model.add(m.objective_expr <= _group_part(self.instance, base, members) - 1)
         solver, status = self._solve(
-            m, seconds, threads=self.settings.round_threads, hint_cells=base
+            m,
+            seconds,
+            threads=self.settings.round_threads,
+            hint_cells=base,
+            first=self.settings.first_improvement,
         )
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             mine = {c for c, v in m.x.items() if solver.boolean_value(v)}
@@ -328,6 +371,15 @@ class _Search:
                     self.improving += 1
                     self.last_improving = self.rounds
         return status in (cp_model.OPTIMAL, cp_model.INFEASIBLE)
+
+
+def _cells(instance: Instance) -> int:
+    """How many shift variables the whole model has."""
+    return sum(
+        (instance.days - len(instance.days_off.get(s.id, ())))
+        * sum(1 for count in s.max_shifts.values() if count > 0)
+        for s in instance.staff
+    )
 
 
 def _group_part(
@@ -381,10 +433,12 @@ def solve(
     )
     if chosen.construct:
         search.construct()
-    share = chosen.full_share if chosen.neighbourhoods and search.best is not None else 1.0
+    large = _cells(instance) > chosen.small_model
+    lns = chosen.neighbourhoods and search.best is not None and large
+    share = chosen.full_share if lns else 1.0
     search.full(min(search.left(), time_limit * share))
     if chosen.neighbourhoods:
-        search.neighbourhoods()
+        search.neighbourhoods()  # on a small model only when CP-SAT stopped early
     if search.best is None:
         status = "INFEASIBLE" if search.infeasible else "UNKNOWN"
     else:
