@@ -36,6 +36,8 @@ DOC = ROOT / "docs" / "benchmarks.md"
 ASSETS = ROOT / "docs" / "benchmarks"
 BEFORE = ASSETS / "before.json"
 CHANGES = ROOT / "bench" / "engine_changes.md"
+#: The WFM optimizer on the Curtois & Qu benchmark, written by bench/nrp.py --doc.
+NRP = ROOT / "docs" / "benchmarks" / "nrp.md"
 __all__ = ["text_tables", "write_doc"]
 
 
@@ -229,6 +231,8 @@ def write_doc(doc: Doc, target: Path = DOC) -> Path:
         lines += ["## The engine before and after this work", "", _before_after(doc, before), ""]
     if CHANGES.exists():
         lines += [CHANGES.read_text().strip(), ""]
+    if NRP.exists():
+        lines += [NRP.read_text().strip(), ""]
     target.write_text("\n".join(lines))
     return target
 

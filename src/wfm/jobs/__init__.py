@@ -2,13 +2,15 @@
 
 Importing this package registers every type (one module per concept):
 scheduling (insert shift sequences, create optimized schedule, job optimization,
-replace activities, empty levels, copy level content), reports (weekly schedule,
+replace activities, empty levels, copy level content, import of a benchmark
+instance), reports (weekly schedule,
 coverage, absence statistics) and the mass update of employees.
 """
 
 from wfm.jobs import (
     copy_level,
     empty_levels,
+    import_benchmark,
     insert_sequences,
     job_optimization,
     mass_update,
@@ -20,6 +22,7 @@ from wfm.jobs import (
 __all__ = [
     "copy_level",
     "empty_levels",
+    "import_benchmark",
     "insert_sequences",
     "job_optimization",
     "mass_update",

@@ -2,6 +2,7 @@
 
 from wfm.model.activities import Activity, ActivityType, Skill
 from wfm.model.base import Base
+from wfm.model.benchmark import BenchmarkInstance
 from wfm.model.organisation import (
     Contract,
     Employee,
@@ -25,6 +26,7 @@ __all__ = [
     "Activity",
     "ActivityType",
     "Base",
+    "BenchmarkInstance",
     "BreakRule",
     "Contract",
     "DayModel",
