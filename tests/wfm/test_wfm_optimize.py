@@ -6,11 +6,10 @@ solve checks that the schedule is read and saved there too. The cancel runs on b
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 
 import pytest
-from wfm_data import MONDAY, at, level_content, wait_until
+from wfm_data import MONDAY, at, cancel_once_progress_says, level_content
 
 from jobprocessor.model import Actor, Role, Status
 from wfm.coverage import scheduled_counts, summarize
@@ -149,15 +148,7 @@ def test_cancel_mid_solve_stops_within_a_second_and_saves_nothing(
         "wfm.create_optimized_schedule",
         {"start": str(demo.start), "weeks": 2, "time_limit": 300},
     )
-    wait_until(
-        lambda: "solution" in (service.get(ADMIN, job.id).progress.message or ""),
-        timeout=120,
-        what="the solver's first solution",
-    )
-    asked = time.monotonic()
-    service.cancel(PLANNER, job.id)
-    wait_until(lambda: service.get(ADMIN, job.id).status.is_finished, what="the job to stop")
-    latency = time.monotonic() - asked
+    latency = cancel_once_progress_says(service, PLANNER, job.id, "solution")
     record_property("optimize_cancel_latency_s", round(latency, 3))
     finished = service.get(ADMIN, job.id)
     assert finished.status is Status.CANCELED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -10,6 +11,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 import waiting
+from jobprocessor.model import Actor
+from jobprocessor.service import JobService
 from wfm.db import read_session, write_session
 from wfm.model import (
     Activity,
@@ -192,3 +195,17 @@ def shift(number: str, day: str, start: str) -> list[tuple[str, str, str, str]]:
 def wait_until(predicate: Callable[[], Any], *, timeout: float = 30.0, what: str = "") -> Any:
     """As tests/waiting.py's, with room for a solver on a loaded machine."""
     return waiting.wait_until(predicate, timeout=timeout, what=what)
+
+
+def cancel_once_progress_says(service: JobService, actor: Actor, job_id: int, word: str) -> float:
+    """Cancel the job once its progress message holds ``word`` (its solver is busy);
+    the seconds from the cancel to the job's end."""
+    wait_until(
+        lambda: word in (service.get(actor, job_id).progress.message or ""),
+        timeout=120,
+        what=f"the solver's progress to say {word!r}",
+    )
+    asked = time.monotonic()
+    service.cancel(actor, job_id)
+    wait_until(lambda: service.get(actor, job_id).status.is_finished, what="the job to stop")
+    return time.monotonic() - asked
