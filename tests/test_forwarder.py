@@ -121,12 +121,15 @@ def test_a_reset_by_the_server_resets_the_client(serve: Callable[[Handler], Forw
 
 
 def test_a_refused_target_resets_the_client() -> None:
+    """The reset may come while the client still connects, or at its first read."""
     with socket.create_server(("127.0.0.1", 0)) as placeholder:
         nowhere = placeholder.getsockname()
-    with Forwarder(("127.0.0.1", 0), nowhere) as forwarder:
-        client = socket.create_connection(forwarder.address, timeout=30)
-        with client, pytest.raises(ConnectionResetError):
-            read_all(client)
+    with (
+        Forwarder(("127.0.0.1", 0), nowhere) as forwarder,
+        pytest.raises(ConnectionResetError),
+        socket.create_connection(forwarder.address, timeout=30) as client,
+    ):
+        read_all(client)
 
 
 def test_close_resets_live_connections_and_stops_every_thread(
