@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import getpass
+import json
 from collections.abc import Callable
 from typing import Annotated, Any, ParamSpec, TypeVar
 
@@ -102,3 +103,19 @@ def actor_of(service: JobService, user: str | None) -> Actor:
     if user is None:
         return Actor(getpass.getuser() or "cli", Role.ADMIN)
     return service.actor_for(user)
+
+
+def params_object(text: str) -> dict[str, Any]:
+    """``--params``: a JSON object, or InvalidInput naming the option (nothing stored)."""
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(
+            f"--params is not valid JSON: {error}", fields={"params": "json"}
+        ) from None
+    if not isinstance(params, dict):
+        raise InvalidInput(
+            "--params must be a JSON object, such as '{\"n\": 5}'",
+            fields={"params": "not an object"},
+        )
+    return params

@@ -6,7 +6,6 @@ Exit codes (docs/reference/cli.md): 0 ok; 1 refused or failed; 2 usage or bad in
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -24,6 +23,7 @@ from jobprocessor.cli.common import (
     actor_of,
     load_cli_apps,
     open_cli_service,
+    params_object,
     reports_errors,
     say_error,
 )
@@ -155,12 +155,7 @@ def jobs_submit(
     as_json: JsonOption = False,
 ) -> None:
     """Queue a job; its settings are checked first and nothing is stored if they are bad."""
-    try:
-        settings = json.loads(params)
-    except json.JSONDecodeError as error:
-        raise InvalidInput(f"--params is not valid JSON: {error}") from None
-    if not isinstance(settings, dict):
-        raise InvalidInput("--params must be a JSON object, such as '{\"n\": 5}'")
+    settings = params_object(params)
     options = SubmitOptions(
         title=title,
         priority=priority,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
@@ -14,10 +13,10 @@ from jobprocessor.cli.common import (
     actor_of,
     load_cli_apps,
     open_cli_service,
+    params_object,
     reports_errors,
 )
 from jobprocessor.declarations import DEFAULT_USER
-from jobprocessor.errors import InvalidInput
 from jobprocessor.schedules import ScheduleInfo
 from jobprocessor.ticks import Missed, Schedule
 
@@ -48,14 +47,7 @@ def schedules_add(
     as_json: JsonOption = False,
 ) -> None:
     """Add a schedule; its ticks start after now. Bad input is refused, naming the field."""
-    try:
-        settings = json.loads(params)
-    except json.JSONDecodeError as error:
-        raise InvalidInput(
-            f"--params is not valid JSON: {error}", fields={"params": "json"}
-        ) from None
-    if not isinstance(settings, dict):
-        raise InvalidInput("--params must be a JSON object", fields={"params": "not an object"})
+    settings = params_object(params)
     load_cli_apps(apps)
     service = open_cli_service()
     schedule = Schedule(name, cron, type_name, settings, timezone, user, missed)
