@@ -77,6 +77,12 @@ ERROR_TYPE_LENGTH = 200
 #: Longest queue name.
 QUEUE_NAME_LENGTH = 100
 
+
+def _partial(condition: str) -> dict[str, Any]:
+    """An index's predicate, the same on both databases (a partial index)."""
+    return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
+
+
 jobs = Table(
     "jobprocessor_jobs",
     metadata,
@@ -129,35 +135,30 @@ jobs = Table(
     Index(
         "ix_jobprocessor_jobs_restarted_from",
         "restarted_from",
-        postgresql_where=text("restarted_from IS NOT NULL"),
-        sqlite_where=text("restarted_from IS NOT NULL"),
+        **_partial("restarted_from IS NOT NULL"),
     ),
     Index(
         "ix_jobprocessor_jobs_worker_id",
         "worker_id",
-        postgresql_where=text("status IN ('running', 'canceling')"),
-        sqlite_where=text("status IN ('running', 'canceling')"),
+        **_partial("status IN ('running', 'canceling')"),
     ),
     Index(
         "ix_jobprocessor_jobs_finished_at",
         "finished_at",
-        postgresql_where=text("finished_at IS NOT NULL"),
-        sqlite_where=text("finished_at IS NOT NULL"),
+        **_partial("finished_at IS NOT NULL"),
     ),
     # When the next delayed job is due.
     Index(
         "ix_jobprocessor_jobs_run_at",
         "run_at",
-        postgresql_where=text("status = 'queued' AND run_at IS NOT NULL"),
-        sqlite_where=text("status = 'queued' AND run_at IS NOT NULL"),
+        **_partial("status = 'queued' AND run_at IS NOT NULL"),
     ),
     # Fair share: when each submitter's latest job started.
     Index(
         "ix_jobprocessor_jobs_submitted_by_started_at",
         "submitted_by",
         "started_at",
-        postgresql_where=text("started_at IS NOT NULL"),
-        sqlite_where=text("started_at IS NOT NULL"),
+        **_partial("started_at IS NOT NULL"),
     ),
     # One job per tick of a schedule, however many processes try to submit it.
     Index(
@@ -165,8 +166,7 @@ jobs = Table(
         "schedule",
         "scheduled_for",
         unique=True,
-        postgresql_where=text("schedule IS NOT NULL"),
-        sqlite_where=text("schedule IS NOT NULL"),
+        **_partial("schedule IS NOT NULL"),
     ),
     # The hard guarantee behind `limit` (and `lock`): each place of a limit is taken by
     # one held job at most, so no more than N run, whatever the races between workers.
@@ -175,8 +175,7 @@ jobs = Table(
         "limit_key",
         "limit_slot",
         unique=True,
-        postgresql_where=text("limit_key IS NOT NULL AND status IN ('running', 'canceling')"),
-        sqlite_where=text("limit_key IS NOT NULL AND status IN ('running', 'canceling')"),
+        **_partial("limit_key IS NOT NULL AND status IN ('running', 'canceling')"),
     ),
 )
 
@@ -190,8 +189,7 @@ Index(
     jobs.c.submitted_by,
     jobs.c.priority.desc(),
     jobs.c.id,
-    postgresql_where=text("status = 'queued'"),
-    sqlite_where=text("status = 'queued'"),
+    **_partial("status = 'queued'"),
 )
 
 #: The title search's index, built by migration 0003 outside these tables: a
