@@ -3,15 +3,20 @@ both databases: priority, fair share between submitters, limits, queues, run_at.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
+import psycopg
 import pytest
 
 from conftest import ADMIN, TESTS, register_worker
 from jobprocessor.errors import InvalidInput
 from jobprocessor.model import Actor, Role, Status, utcnow
 from jobprocessor.service import JobService, ListFilter
+from jobprocessor.store import pg_round, sqlite_round
 from jobprocessor.store.jobs import ClaimRequest, JobStore, Outcome, RunLease
+from jobprocessor.store.round_sql import claim_parameters
+from jobprocessor.store.tables import QUEUED_INDEX, jobs
 from jobprocessor.submission import SubmitOptions
 
 ALICE = Actor("alice", Role.USER)
@@ -111,6 +116,51 @@ def test_among_equals_the_one_whose_latest_job_started_longest_ago(
 
     # Nobody runs anything: carol never started a job, alice started hers longest ago.
     assert [_claim(store) for _ in range(3)] == [[carols.id], [alices.id], [bobs.id]]
+
+
+def test_the_walk_over_submitters_reads_only_queued_jobs(
+    service: JobService, store: JobStore
+) -> None:
+    # Statistics taken while every job was queued once had PostgreSQL walk the
+    # submitters through `(submitted_by, id)`, stepping over each finished job of the
+    # first submitter in every round: a round's cost grew with the finished jobs.
+    service.submit_many(ALICE, NOOP, [{} for _ in range(3000)])
+    service.submit(BOB, NOOP)
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql(f"ANALYZE {jobs.name}")
+
+    plan = _claim_plan(store)
+    for alias in ("f", "n"):  # the walk's first step and each next one
+        reads = [
+            line
+            for line in plan
+            if re.search(rf"\bjobprocessor_jobs {alias}\b|\b{alias} USING", line)
+        ]
+        assert reads, "\n".join(plan)
+        assert all(QUEUED_INDEX in line for line in reads), reads
+
+
+def _claim_plan(store: JobStore) -> list[str]:
+    """The lines of the database's plan for the claim's choice of jobs; on
+    PostgreSQL, of the round's generic plan, which a worker's kept connection uses
+    (the plan of a round run here and rolled back: a subquery of the walk shows only
+    once it has run)."""
+    claim = ClaimRequest.anything([NOOP], 4)
+    with store.engine.connect() as connection:
+        if store.backend.name == "sqlite":
+            parameters = {"worker": "w1", "now": utcnow()}
+            parameters.update(claim_parameters(claim, sqlite_round.FLAVOUR))
+            plan = connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + sqlite_round.CLAIM_SQL[False], parameters
+            )
+            return [row.detail for row in plan]
+        pg_round.prepare(connection)
+        connection.exec_driver_sql("PREPARE round AS " + pg_round.ROUND_SQL[False])
+        values = pg_round.round_values("w1", [], claim, utcnow())
+        driver = psycopg.ClientCursor(connection.connection.dbapi_connection)
+        execute = driver.mogrify(f"EXECUTE round({', '.join(['%s'] * len(values))})", values)
+        plan = connection.exec_driver_sql("EXPLAIN (ANALYZE) " + execute.replace("%", "%%"))
+        return [row[0] for row in plan]
 
 
 def test_priority_goes_before_fair_share(service: JobService, store: JobStore) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from conftest import ADMIN, register_worker, wait_until
 from jobprocessor.model import JobError, Status
 from jobprocessor.service import JobService
-from jobprocessor.store import pg_round, sqlite_round
+from jobprocessor.store import sqlite_round
 from jobprocessor.store.jobs import ANALYZE_AFTER_BULK, ClaimRequest, Outcome, RunLease
 from jobprocessor.worker.outages import is_transient
 
@@ -248,9 +248,3 @@ def test_an_over_long_error_type_is_clipped_not_lost(service: JobService) -> Non
     assert failed.error is not None
     assert failed.error.type == name[:199] + "…"
     assert failed.error.message == "boom"
-
-
-def test_the_postgresql_round_is_short_enough_for_psycopg_to_keep_its_conversion() -> None:
-    """Longer, psycopg parses its placeholders again at every round (0.1-0.3 ms)."""
-    lengths = {capped: len(sql) for capped, sql in pg_round.ROUND_SQL.items()}
-    assert max(lengths.values()) <= pg_round.CONVERSION_KEPT_UP_TO, lengths

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -212,9 +212,14 @@ class KeptConnection:
                 connection.close()
 
 
-def execute_on_driver(connection: Connection, sql: str, parameters: dict[str, Any]) -> list[Any]:
-    """Run ``sql`` (psycopg's ``%(name)s`` placeholders) on the PostgreSQL connection
-    underneath ``connection``; the rows as named tuples.
+def execute_on_driver(
+    connection: Connection, sql: str, parameters: Mapping[str, Any] | Sequence[Any]
+) -> list[Any]:
+    """Run ``sql`` on the PostgreSQL connection underneath ``connection``; the rows as
+    named tuples. Its placeholders are psycopg's ``%(name)s`` for a mapping of
+    parameters, PostgreSQL's own ``$1``... for a sequence, which psycopg sends as
+    they are (a ``RawCursor``): it converts other statements' placeholders at every
+    execution once they pass 4,096 characters.
 
     For the hottest statements, which are one round trip each: SQLAlchemy's
     execution took a quarter of a worker's round on the client
@@ -224,7 +229,11 @@ def execute_on_driver(connection: Connection, sql: str, parameters: dict[str, An
     """
     driver = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
     try:
-        with driver.cursor(row_factory=namedtuple_row) as cursor:
+        if isinstance(parameters, Mapping):
+            cursor: psycopg.Cursor[Any] = driver.cursor(row_factory=namedtuple_row)
+        else:
+            cursor = psycopg.RawCursor(driver, row_factory=namedtuple_row)
+        with cursor:
             return cursor.execute(sql, parameters).fetchall()
     except psycopg.Error as error:
         broken = driver.broken

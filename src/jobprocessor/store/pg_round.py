@@ -41,18 +41,38 @@ if TYPE_CHECKING:
     from jobprocessor.store.records import ClaimRequest, Outcome, RunLease
 
 
+#: The round's parameters, in the order of PostgreSQL's numbered placeholders: the
+#: round goes to psycopg as it is written (``execute_on_driver``), with no placeholders
+#: of psycopg's to convert.
+PARAMETERS = (
+    "now",
+    "worker",
+    "outcomes",
+    "events",
+    "types",
+    "claim_limit",
+    "queues",
+    "others",
+    "started_detail",
+)
+
+
+def _param(name: str) -> str:
+    return f"${PARAMETERS.index(name) + 1}"
+
+
 def _records(parameter: str, columns: dict[str, str], alias: str) -> str:
     described = ", ".join(f"{name} {kind}" for name, kind in columns.items())
-    return f"jsonb_to_recordset(%({parameter})s::jsonb) AS {alias}({described})"
+    return f"jsonb_to_recordset({_param(parameter)}::jsonb) AS {alias}({described})"
 
 
 FLAVOUR = Flavour(
-    param=lambda name: f"%({name})s",
+    param=_param,
     records=_records,
-    member=lambda column, parameter: f"{column} = ANY(%({parameter})s::text[])",
+    member=lambda column, parameter: f"{column} = ANY({_param(parameter)}::text[])",
     list_value=list,
     skip_locked="FOR UPDATE OF e SKIP LOCKED",
-    json_int=lambda parameter, key: f"(%({parameter})s::jsonb ->> {key})::integer",
+    json_int=lambda parameter, key: f"({_param(parameter)}::jsonb ->> {key})::integer",
     returning_all=lambda alias: f"{alias}.*",
     each_row_of=lambda query, alias: f"CROSS JOIN LATERAL ({query}) AS {alias}",
     queued_jobs=lambda alias: f"{jobs.name} AS {alias}",
@@ -69,12 +89,12 @@ claimed AS ({claim_sql(FLAVOUR, capped=capped)}
 ),
 logged AS (
     INSERT INTO {job_events.name} (job_id, at, event, by, detail)
-    SELECT job_id, %(now)s, event, NULL, detail FROM (
+    SELECT job_id, {_param("now")}, event, NULL, detail FROM (
         SELECT e.job_id, e.n, e.event, e.detail
         FROM {_records("events", _EVENT_COLUMNS, "e")}
         WHERE e.job_id IN (SELECT id FROM finished)
         UNION ALL
-        SELECT c.id, 0, '{Event.STARTED.value}', %(started_detail)s
+        SELECT c.id, 0, '{Event.STARTED.value}', {_param("started_detail")}
         FROM claimed AS c
     ) AS e
     ORDER BY job_id, n
@@ -85,23 +105,8 @@ LEFT JOIN claimed AS c ON true
 """
 
 
-#: psycopg turns a statement's ``%(name)s`` placeholders into PostgreSQL's once and
-#: keeps the result for statements up to this long (its MAX_CACHED_STATEMENT_LENGTH);
-#: a longer one is parsed again at every execution: 0.1 to 0.3 ms of every round here.
-CONVERSION_KEPT_UP_TO = 4096
-
-
-def _compact(sql: str) -> str:
-    """``sql`` on one line, without the spaces its layout needs and SQL does not:
-    short enough for ``CONVERSION_KEPT_UP_TO``. (No literal here holds a space.)"""
-    compact = " ".join(sql.split())
-    for spaced, tight in (("( ", "("), (" )", ")"), (", ", ","), (" = ", "=")):
-        compact = compact.replace(spaced, tight)
-    return compact
-
-
 #: The round, by whether a queue has less room than the round claims.
-ROUND_SQL = {capped: _compact(_round_sql(capped=capped)) for capped in (False, True)}
+ROUND_SQL = {capped: _round_sql(capped=capped) for capped in (False, True)}
 
 
 def run_round(
@@ -116,6 +121,21 @@ def run_round(
     A flag is False where the worker no longer held the job (a rescue or a cancel
     got there first).
     """
+    values = round_values(worker_id, outcomes, claim, now)
+    result = execute_on_driver(connection, ROUND_SQL[is_capped(claim)], values)
+    finished = set(result[0].finished_ids or ()) if result else set()
+    flags = [lease.job_id in finished for lease, _ in outcomes]
+    claimed = [row for row in result if row.id is not None]
+    return flags, claimed
+
+
+def round_values(
+    worker_id: str,
+    outcomes: Sequence[tuple[RunLease, Outcome]],
+    claim: ClaimRequest,
+    now: datetime,
+) -> list[Any]:
+    """The round's parameters, in the order of ``PARAMETERS``."""
     events = [
         {"job_id": job_id, "n": n, "event": event, "detail": detail}
         for n, (job_id, event, detail) in enumerate(end_events(outcomes))
@@ -128,11 +148,7 @@ def run_round(
         "now": now,
         "started_detail": started_detail(worker_id),
     }
-    result = execute_on_driver(connection, ROUND_SQL[is_capped(claim)], parameters)
-    finished = set(result[0].finished_ids or ()) if result else set()
-    flags = [lease.job_id in finished for lease, _ in outcomes]
-    claimed = [row for row in result if row.id is not None]
-    return flags, claimed
+    return [parameters[name] for name in PARAMETERS]
 
 
 def prepare(connection: Connection) -> None:

@@ -154,15 +154,22 @@ def choose_sql(flavour: Flavour, *, capped: bool = True) -> str:
             ORDER BY e.priority DESC, e.id
             LIMIT {p("claim_limit")}
             {flavour.skip_locked}"""
+
+    # The first submitter of a queued job (after ``s.name``), in the queued index's
+    # own order: ordered by the submitter alone, PostgreSQL may read it from
+    # `(submitted_by, id)` instead, stepping over every finished job of the first
+    # submitter in every round (it did, after the statistics of a burst of submissions).
+    def first_submitter(alias: str, after: str = "") -> str:
+        return f"""(SELECT {alias}.submitted_by FROM {flavour.queued_jobs(alias)}
+            WHERE {alias}.status = {queued} {after}
+            ORDER BY {alias}.submitted_by, {alias}.priority DESC, {alias}.id LIMIT 1)"""
+
     return f"""
     WITH RECURSIVE submitters(name) AS (
-        SELECT min(f.submitted_by) FROM {flavour.queued_jobs("f")} WHERE f.status = {queued}
-          AND EXISTS (SELECT 1 FROM {workers.name} AS w WHERE w.id = {p("worker")})
+        SELECT {first_submitter("f")}
+        WHERE EXISTS (SELECT 1 FROM {workers.name} AS w WHERE w.id = {p("worker")})
         UNION ALL
-        SELECT (
-            SELECT min(n.submitted_by) FROM {flavour.queued_jobs("n")}
-            WHERE n.status = {queued} AND n.submitted_by > s.name
-        )
+        SELECT {first_submitter("n", "AND n.submitted_by > s.name")}
         FROM submitters AS s WHERE s.name IS NOT NULL
     ),
     candidates AS (
