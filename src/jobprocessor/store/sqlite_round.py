@@ -31,9 +31,9 @@ from jobprocessor.store.round_sql import (
     choose_sql,
     claim_parameters,
     end_events,
-    finish_sql,
+    finish_one_sql,
     is_capped,
-    outcomes_value,
+    outcome_row,
     started_detail,
 )
 from jobprocessor.store.tables import QUEUED_INDEX, job_events, jobs
@@ -68,7 +68,7 @@ FLAVOUR = Flavour(
     # reads every queued job to find the first submitter.
     queued_jobs=lambda alias: f"{jobs.name} AS {alias} INDEXED BY {QUEUED_INDEX}",
 )
-FINISH_SQL = finish_sql(FLAVOUR)
+FINISH_SQL = finish_one_sql(FLAVOUR)
 #: The choice of jobs to claim, by whether a queue has less room than the round claims.
 CLAIM_SQL = {capped: choose_sql(FLAVOUR, capped=capped) for capped in (False, True)}
 #: Take one chosen job (one writer at a time: it is still queued).
@@ -99,10 +99,11 @@ def run_round(
     try:
         driver.execute(sql)
         finished: set[int] = set()
-        if outcomes:
-            sql = FINISH_SQL
-            parameters = {"outcomes": outcomes_value(outcomes), "now": at, "worker": worker_id}
-            finished = {row[0] for row in driver.execute(sql, parameters).fetchall()}
+        sql = FINISH_SQL
+        for lease, outcome in outcomes:
+            ended = outcome_row(lease, outcome)
+            ended.update(result=json.dumps(ended["result"]), now=at, worker=worker_id)
+            finished.update(row[0] for row in driver.execute(sql, ended))
         rows: list[Any] = []
         if claim.wanted:
             sql = CLAIM_SQL[is_capped(claim)]
