@@ -27,6 +27,7 @@ from jobprocessor.store.commit_watch import watch_commits
 from jobprocessor.store.engine import KeptConnection
 from jobprocessor.store.notifications import listen
 from jobprocessor.store.tables import UTCDateTime
+from jobprocessor.store.wal_checkpoints import checkpoint_in_background, defer_checkpoints
 
 if TYPE_CHECKING:
     from jobprocessor.store.records import ClaimRequest, Outcome, RunLease
@@ -113,6 +114,12 @@ class Backend(abc.ABC):
     ) -> WakeSource | None:
         """What tells an idle worker that there may be work (or a cancel for it), to
         run in a thread of its own until ``stopped``; None if nothing can."""
+
+    def checkpointer(self, stopped: threading.Event) -> Callable[[], None] | None:
+        """Work that keeps the database's log short, off the worker's rounds, for a
+        thread of the worker's own until ``stopped``; None where the database does it
+        alone (PostgreSQL)."""
+        return None
 
 
 class PostgresBackend(Backend):
@@ -212,7 +219,7 @@ class SqliteBackend(Backend):
         return sqlite_round.run_round(connection, worker_id, outcomes, claim, now)
 
     def kept_round_connection(self) -> KeptConnection:
-        return KeptConnection(self.engine)
+        return KeptConnection(self.engine, defer_checkpoints)
 
     def round_connection(self) -> contextlib.AbstractContextManager[Connection]:
         return self.engine.connect()
@@ -258,6 +265,12 @@ class SqliteBackend(Backend):
         return functools.partial(
             watch_commits, database, commit_watch_interval, stopped, on_queued, on_cancel
         )
+
+    def checkpointer(self, stopped: threading.Event) -> Callable[[], None] | None:
+        """SQLite's WAL checkpoints (``wal_checkpoints``)."""
+        database = self.engine.url.database
+        assert database, "workers need a SQLite file"
+        return functools.partial(checkpoint_in_background, database, stopped)
 
 
 def backend_for(engine: Engine) -> Backend:

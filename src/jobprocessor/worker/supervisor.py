@@ -149,6 +149,9 @@ class Worker:
         )
         if waker is not None:
             threads.append(waker)
+        checkpointer = self.store.backend.checkpointer(self._stopped)
+        if checkpointer is not None:
+            threads.append(threading.Thread(target=checkpointer, name="checkpoints", daemon=True))
         for thread in threads:
             thread.start()
         starters = [threading.Thread(target=s.start) for s in self.slots]
