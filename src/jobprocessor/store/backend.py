@@ -27,7 +27,7 @@ from jobprocessor.store.commit_watch import watch_commits
 from jobprocessor.store.engine import KeptConnection
 from jobprocessor.store.notifications import listen
 from jobprocessor.store.tables import UTCDateTime
-from jobprocessor.store.wal_checkpoints import checkpoint_in_background, defer_checkpoints
+from jobprocessor.store.wal_checkpoints import checkpoint_in_background
 
 if TYPE_CHECKING:
     from jobprocessor.store.records import ClaimRequest, Outcome, RunLease
@@ -219,7 +219,7 @@ class SqliteBackend(Backend):
         return sqlite_round.run_round(connection, worker_id, outcomes, claim, now)
 
     def kept_round_connection(self) -> KeptConnection:
-        return KeptConnection(self.engine, defer_checkpoints)
+        return KeptConnection(self.engine, sqlite_round.prepare)
 
     def round_connection(self) -> contextlib.AbstractContextManager[Connection]:
         return self.engine.connect()

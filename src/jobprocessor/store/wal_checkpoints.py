@@ -7,8 +7,8 @@ checkpoint: on this project's test machine checkpoints were half of a round's me
 cost (a round's statements and commit alone: p50 0.14 ms, mean with checkpoints
 0.40 ms). A worker now checkpoints from a thread of its own, on a connection of its
 own, a while after commits; its rounds keep a much higher threshold, only as a
-safety net should that thread fall behind. Other connections (the console, a
-submitting application) keep SQLite's default.
+safety net should that thread fall behind (``sqlite_round.prepare``). Other
+connections (the console, a submitting application) keep SQLite's default.
 """
 
 from __future__ import annotations
@@ -16,22 +16,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 
-from sqlalchemy import Connection
-
 #: How often the checkpointing thread looks for new commits, in seconds.
 CHECKPOINT_INTERVAL = 0.1
 #: A round connection's own threshold, in pages (40 MB of log at 4 KiB a page).
 ROUNDS_AUTOCHECKPOINT = 10_000
-
-
-def defer_checkpoints(connection: Connection) -> None:
-    """Make ``connection`` a worker's own for its rounds, checkpointing only past
-    ``ROUNDS_AUTOCHECKPOINT`` pages. It leaves the pool for good first, so that the
-    setting never reaches the console's connections."""
-    connection.detach()
-    driver = connection.connection.dbapi_connection
-    assert driver is not None
-    driver.execute(f"PRAGMA wal_autocheckpoint = {ROUNDS_AUTOCHECKPOINT}")
 
 
 class Checkpointer:
