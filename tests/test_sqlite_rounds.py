@@ -1,6 +1,6 @@
-"""How a worker's round takes SQLite's write lock: by asking again every fraction of a
-millisecond itself, not through SQLite's busy handler (SQLite by nature: PostgreSQL's
-rounds skip locked rows)."""
+"""How SQLite's write lock is taken, by a worker's round and by a submission: by
+asking again every fraction of a millisecond, not through SQLite's busy handler
+(SQLite by nature: PostgreSQL's rounds skip locked rows)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from sqlalchemy.exc import OperationalError
 
 from conftest import register_worker
 from jobprocessor.database import open_engine
-from jobprocessor.store import schema, sqlite_round
+from jobprocessor.store import engine as engine_module
+from jobprocessor.store import schema
 from jobprocessor.store.jobs import JobStore
-from jobprocessor.store.records import ClaimRequest
+from jobprocessor.store.records import ClaimRequest, NewJob
 
 
-def test_a_round_asks_for_the_write_lock_itself_until_its_deadline(
+def test_rounds_and_submissions_ask_for_the_write_lock_until_their_deadline(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "rounds.sqlite3"
@@ -26,22 +27,22 @@ def test_a_round_asks_for_the_write_lock_itself_until_its_deadline(
     store = JobStore(engine)
     register_worker(store, "w1")
     store.keep_round_connection()
-    writer = sqlite3.connect(path, isolation_level=None)
+    new_job = NewJob("diag.noop", "diagnostics", "noop", {}, "alice", cancel_grace=1.0)
     claim = ClaimRequest.anything(["diag.noop"], 1)
+    writer = sqlite3.connect(path, isolation_level=None)
     try:
-        with store._round_connection() as rounds:
-            driver = rounds.connection.dbapi_connection
-            assert driver is not None
-            busy_timeout = driver.execute("PRAGMA busy_timeout").fetchone()[0]
-        assert busy_timeout == 0, "no busy handler of SQLite's on a round connection"
-
         writer.execute("BEGIN IMMEDIATE")
-        monkeypatch.setattr(sqlite_round, "SQLITE_BUSY_TIMEOUT_MS", 20)
+        # SQLite's busy handler would wait 30 s here; asking itself, each gives up at
+        # its deadline.
+        monkeypatch.setattr(engine_module, "SQLITE_BUSY_TIMEOUT_MS", 20)
         with pytest.raises(OperationalError, match="locked"):
-            store.finish_and_claim("w1", [], claim)  # gives up at its deadline
+            store.finish_and_claim("w1", [], claim)
+        with pytest.raises(OperationalError, match="locked"):
+            store.insert([new_job], by="alice")
         writer.execute("COMMIT")
 
-        assert store.finish_and_claim("w1", [], claim) == ([], [])  # the lock is free
+        (job,) = store.insert([new_job], by="alice")  # the lock is free again
+        assert [claimed.id for claimed in store.claim("w1", ["diag.noop"], 1)] == [job.id]
     finally:
         writer.close()
         store.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,9 +159,45 @@ def _sqlite_engine(url: URL, pool_size: int) -> Engine:
         if connection.get_execution_options().get(READ_ONLY):
             connection.exec_driver_sql("BEGIN")
         else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            driver = connection.connection.dbapi_connection
+            assert driver is not None
+            try:
+                begin_immediate(cast(sqlite3.Connection, driver))
+            except sqlite3.Error as error:  # raised as SQLAlchemy's, as a statement's is
+                raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, sqlite3.Error) from error
 
     return engine
+
+
+#: The pauses between tries for SQLite's write lock: short, then at most this long.
+FIRST_PAUSE, LONGEST_PAUSE = 0.0001, 0.001
+
+
+def begin_immediate(driver: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE on SQLite, asking again for the write lock every fraction of a
+    millisecond while another connection writes, for up to ``SQLITE_BUSY_TIMEOUT_MS``.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10 and up to 100 ms between tries, and
+    a lock it finds taken is usually taken again by the time it looks: at 200
+    submissions a second a worker's round waited up to 630 ms for it (2.4 s over
+    8 s), and the submit-to-start time's p50 was 277 ms. The handler stays on for
+    every other statement, which rarely waits at all in WAL mode.
+    """
+    driver.execute("PRAGMA busy_timeout = 0")
+    try:
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        pause = FIRST_PAUSE
+        while True:
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, LONGEST_PAUSE)
+    finally:
+        driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
 
 @contextlib.contextmanager

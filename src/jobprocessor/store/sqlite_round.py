@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
-import time
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -27,7 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeEngine
 
 from jobprocessor.model import Event, Status
-from jobprocessor.store.engine import SQLITE_BUSY_TIMEOUT_MS
+from jobprocessor.store.engine import begin_immediate
 from jobprocessor.store.round_sql import (
     Flavour,
     choose_sql,
@@ -100,7 +99,7 @@ def run_round(
     at = _converters(connection.dialect).time(now)
     sql = "BEGIN IMMEDIATE"
     try:
-        _begin_immediate(driver)
+        begin_immediate(driver)
         finished: set[int] = set()
         sql = FINISH_SQL
         for lease, outcome in outcomes:
@@ -137,43 +136,13 @@ def run_round(
 
 
 def prepare(connection: Connection) -> None:
-    """Make ``connection`` a worker's own for its rounds (see ``KeptConnection``): its
-    checkpoints left to the worker's thread (``wal_checkpoints``), and no busy handler
-    of SQLite's (``_begin_immediate`` waits for the write lock itself). The connection
-    leaves the pool for good first, so that the settings never reach other work."""
+    """Make ``connection`` a worker's own for its rounds (see ``KeptConnection``), its
+    checkpoints left to the worker's thread (``wal_checkpoints``). The connection
+    leaves the pool for good first, so that the setting never reaches other work."""
     connection.detach()
     driver = connection.connection.dbapi_connection
     assert driver is not None
     driver.execute(f"PRAGMA wal_autocheckpoint = {ROUNDS_AUTOCHECKPOINT}")
-    driver.execute("PRAGMA busy_timeout = 0")
-
-
-#: The pauses between tries for the write lock: short, then at most this long.
-FIRST_PAUSE, LONGEST_PAUSE = 0.0001, 0.001
-
-
-def _begin_immediate(driver: sqlite3.Connection) -> None:
-    """Take the write lock, asking again every fraction of a millisecond while
-    another connection writes, for up to SQLite's usual busy timeout.
-
-    SQLite's own busy handler sleeps 1, 2, 5, 10 and up to 100 ms between tries, and
-    a lock it finds taken is usually taken again by the time it looks: at 200
-    submissions a second a worker's round waited up to 630 ms for it (2.4 s over 8 s),
-    the submit-to-start time's p50 was 277 ms. A worker has nothing else to do
-    meanwhile, so it asks often. (Only rounds on a connection ``prepare`` set up;
-    with SQLite's busy handler still on, the first try would wait in it.)
-    """
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-    pause = FIRST_PAUSE
-    while True:
-        try:
-            driver.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, LONGEST_PAUSE)
 
 
 class _Converters:
