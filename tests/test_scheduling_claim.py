@@ -270,6 +270,9 @@ def test_a_delayed_job_waits_until_it_is_due(service: JobService, store: JobStor
     assert later.run_at is not None
     assert _claim(store, limit=2) == [due.id]
     assert store.next_due([NOOP]) == later.run_at
+    store.keep_round_connection()  # as a worker's claim lane asks, between its rounds
+    assert store.next_due([NOOP]) == later.run_at
+    assert store.next_due(["sched.report"]) is None
     shown = service.get(ADMIN, later.id)
     assert shown.waiting_for is not None
     assert shown.waiting_for.startswith("scheduled for")

@@ -47,6 +47,8 @@ class Backend(abc.ABC):
     concurrent_rounds: ClassVar[bool]
     #: A claim takes the database's only write lock: look for work (lock-free) first.
     look_before_claim: ClassVar[bool]
+    #: ``next_due`` can run on a worker's kept round connection.
+    next_due_on_round_connection: ClassVar[bool] = False
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -115,6 +117,13 @@ class Backend(abc.ABC):
         """What tells an idle worker that there may be work (or a cancel for it), to
         run in a thread of its own until ``stopped``; None if nothing can."""
 
+    def next_due(
+        self, connection: Connection, types: Sequence[str], now: datetime
+    ) -> datetime | None:
+        """When the earliest delayed job of ``types`` falls due, asked on a kept round
+        connection (where ``next_due_on_round_connection``)."""
+        raise NotImplementedError
+
     def checkpointer(self, stopped: threading.Event) -> Callable[[], None] | None:
         """Work that keeps the database's log short, off the worker's rounds, for a
         thread of the worker's own until ``stopped``; None where the database does it
@@ -128,6 +137,7 @@ class PostgresBackend(Backend):
     name = "postgresql"
     concurrent_rounds = True
     look_before_claim = False
+    next_due_on_round_connection = True
 
     def run_round(
         self,
@@ -141,6 +151,11 @@ class PostgresBackend(Backend):
 
     def kept_round_connection(self) -> KeptConnection:
         return KeptConnection(self._autocommit, pg_round.prepare)
+
+    def next_due(
+        self, connection: Connection, types: Sequence[str], now: datetime
+    ) -> datetime | None:
+        return pg_round.next_due(connection, types, now)
 
     def round_connection(self) -> contextlib.AbstractContextManager[Connection]:
         return self._autocommit.connect()  # a round is one statement

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from jobprocessor.model import Event
+from jobprocessor.model import Event, Status
 from jobprocessor.store.engine import execute_on_driver
 from jobprocessor.store.round_sql import (
     Flavour,
@@ -149,6 +149,19 @@ def round_values(
         "started_detail": started_detail(worker_id),
     }
     return [parameters[name] for name in PARAMETERS]
+
+
+#: When the earliest delayed job of the given types falls due (``JobStore.next_due``).
+NEXT_DUE_SQL = (
+    f"SELECT min(run_at) AS due FROM {jobs.name} WHERE status = '{Status.QUEUED.value}' "
+    "AND run_at > $1 AND type = ANY($2::text[])"
+)
+
+
+def next_due(connection: Connection, types: Sequence[str], now: datetime) -> datetime | None:
+    """``NEXT_DUE_SQL`` on a ``prepare``d connection: one round trip."""
+    due: datetime | None = execute_on_driver(connection, NEXT_DUE_SQL, [now, list(types)])[0].due
+    return due
 
 
 def prepare(connection: Connection) -> None:
