@@ -17,6 +17,7 @@ from jobprocessor.store import pg_round, sqlite_round
 from jobprocessor.store.jobs import ClaimRequest, JobStore, Outcome, RunLease
 from jobprocessor.store.round_sql import claim_parameters
 from jobprocessor.store.tables import QUEUED_INDEX, jobs
+from jobprocessor.store.waiting import held_per_worker_and_queue
 from jobprocessor.submission import SubmitOptions
 
 ALICE = Actor("alice", Role.USER)
@@ -319,3 +320,24 @@ def test_waiting_for_says_why_a_job_has_not_started(service: JobService, store: 
     assert listed[third.id] == "limit 2 of sched.limited reached"
     assert service.get(ADMIN, third.id).to_dict()["waiting_for"] == listed[third.id]
     assert listed[second.id] is None
+
+
+def test_held_jobs_are_counted_per_serving_worker_through_the_worker_index(
+    service: JobService, store: JobStore
+) -> None:
+    register_worker(store, "w2")
+    service.submit_many(ALICE, NOOP, [{} for _ in range(5)])
+    _claim(store, limit=2)  # w1 holds two
+    assert len(store.claim("w2", [NOOP], 1)) == 1
+    statement = held_per_worker_and_queue(["w1", "w2", "gone"])
+
+    with store.engine.connect() as connection:
+        counts = {(w, q): n for w, q, n in connection.execute(statement)}
+        assert counts == {("w1", "diagnostics"): 2, ("w2", "diagnostics"): 1}
+        if store.backend.name == "sqlite":
+            # Bound statuses kept SQLite from the partial worker index: it read every
+            # held job through `(status, id)`, on every list page with a queued job.
+            compiled = statement.compile(connection, compile_kwargs={"render_postcompile": True})
+            values = tuple(compiled.params[name] for name in compiled.positiontup or ())
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", values).all()
+            assert any("ix_jobprocessor_jobs_worker_id" in row.detail for row in plan), plan

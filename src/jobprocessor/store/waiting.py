@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, Select, func, select, text
 
 from jobprocessor.model import Job, Status, utcnow
 from jobprocessor.queues import QueueSpec, ServingWorker, waiting_reason
@@ -40,18 +40,10 @@ def with_waiting_reasons(engine: Engine, listed: Sequence[Job]) -> list[Job]:
                 workers.c.stopping.is_(False)
             )
         ).all()
-        # Counted for these workers by name. (Here and above, the held statuses are
-        # written as the partial indexes' predicates write them: bound as parameters,
-        # they kept SQLite from those indexes, and it read every held job through
-        # `(status, id)`: 23-33 ms for 10,000 of them, on every page of the list that
-        # showed a queued job.)
         running: dict[str, dict[str, int]] = {}
         if serving:
-            for worker_id, queue, count in connection.execute(
-                select(jobs.c.worker_id, jobs.c.queue, func.count())
-                .where(text(f"status IN {HELD_SQL}"), jobs.c.worker_id.in_([w.id for w in serving]))
-                .group_by(jobs.c.worker_id, jobs.c.queue)
-            ):
+            held = connection.execute(held_per_worker_and_queue([w.id for w in serving]))
+            for worker_id, queue, count in held:
                 running.setdefault(worker_id, {})[queue] = count
         live = [
             ServingWorker(row.slots, QueueSpec.recorded(row.queues), running.get(row.id, {}))
@@ -74,3 +66,19 @@ def with_waiting_reasons(engine: Engine, listed: Sequence[Job]) -> list[Job]:
         dataclasses.replace(job, waiting_for=reasons[job.id]) if job.id in reasons else job
         for job in listed
     ]
+
+
+def held_per_worker_and_queue(worker_ids: Sequence[str]) -> Select[str, str, int]:
+    """How many jobs each of these workers holds, per queue: (worker id, queue, count).
+
+    By the workers' names, with the held statuses written as the partial indexes'
+    predicates write them (as in the count per limit above): bound as parameters they
+    kept SQLite from the worker index, and it read every held job through `(status,
+    id)`: 23-33 ms for 10,000 of them, on every page of the list that showed a queued
+    job.
+    """
+    return (
+        select(jobs.c.worker_id, jobs.c.queue, func.count())
+        .where(text(f"status IN {HELD_SQL}"), jobs.c.worker_id.in_(list(worker_ids)))
+        .group_by(jobs.c.worker_id, jobs.c.queue)
+    )
