@@ -18,15 +18,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, func, literal, text
+from sqlalchemy import ColumnElement, Connection, Engine, func, literal, select, text
 
 from jobprocessor.model import utcnow
 from jobprocessor.store import pg_round, pg_submit, sqlite_round
-from jobprocessor.store._sql import QUEUED_CHANNEL, insert_jobs
+from jobprocessor.store._sql import IS_QUEUED, QUEUED_CHANNEL, insert_jobs
 from jobprocessor.store.commit_watch import watch_commits
-from jobprocessor.store.engine import KeptConnection
+from jobprocessor.store.engine import KeptConnection, reading
 from jobprocessor.store.notifications import listen
-from jobprocessor.store.tables import UTCDateTime
+from jobprocessor.store.tables import UTCDateTime, jobs
 from jobprocessor.store.wal_checkpoints import checkpoint_in_background
 
 if TYPE_CHECKING:
@@ -47,8 +47,6 @@ class Backend(abc.ABC):
     concurrent_rounds: ClassVar[bool]
     #: A claim takes the database's only write lock: look for work (lock-free) first.
     look_before_claim: ClassVar[bool]
-    #: ``next_due`` can run on a worker's kept round connection.
-    next_due_on_round_connection: ClassVar[bool] = False
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -118,11 +116,17 @@ class Backend(abc.ABC):
         run in a thread of its own until ``stopped``; None if nothing can."""
 
     def next_due(
-        self, connection: Connection, types: Sequence[str], now: datetime
+        self, kept: KeptConnection | None, types: Sequence[str], now: datetime
     ) -> datetime | None:
-        """When the earliest delayed job of ``types`` falls due, asked on a kept round
-        connection (where ``next_due_on_round_connection``)."""
-        raise NotImplementedError
+        """When the earliest delayed job of ``types`` falls due (None: none waits).
+        ``kept`` is the asking thread's round connection, for a database that can use
+        it; here a read of its own."""
+        statement = select(func.min(jobs.c.run_at)).where(
+            IS_QUEUED, jobs.c.run_at > now, jobs.c.type.in_(list(types))
+        )
+        with reading(self.engine) as connection:
+            due: datetime | None = connection.execute(statement).scalar()
+        return due
 
     def checkpointer(self, stopped: threading.Event) -> Callable[[], None] | None:
         """Work that keeps the database's log short, off the worker's rounds, for a
@@ -137,7 +141,6 @@ class PostgresBackend(Backend):
     name = "postgresql"
     concurrent_rounds = True
     look_before_claim = False
-    next_due_on_round_connection = True
 
     def run_round(
         self,
@@ -153,9 +156,16 @@ class PostgresBackend(Backend):
         return KeptConnection(self._autocommit, pg_round.prepare)
 
     def next_due(
-        self, connection: Connection, types: Sequence[str], now: datetime
+        self, kept: KeptConnection | None, types: Sequence[str], now: datetime
     ) -> datetime | None:
-        return pg_round.next_due(connection, types, now)
+        """One statement on the asking thread's kept round connection (autocommit):
+        0.15 ms, against 1.1 ms for a pooled read's BEGIN, SELECT and COMMIT. A worker
+        asks after every round that leaves a slot free, on the path of its next
+        wake-up."""
+        if kept is None:
+            return super().next_due(kept, types, now)
+        with kept.use() as connection:
+            return pg_round.next_due(connection, types, now)
 
     def round_connection(self) -> contextlib.AbstractContextManager[Connection]:
         return self._autocommit.connect()  # a round is one statement

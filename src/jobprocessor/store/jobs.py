@@ -333,23 +333,11 @@ class JobStore:
             return bool(connection.execute(statement).scalar())
 
     def next_due(self, types: Sequence[str]) -> datetime | None:
-        """When the earliest delayed job of these types falls due (None: none waits).
-
-        A worker asks after every round that leaves a slot free, on the path of its
-        next wake-up. On PostgreSQL the calling thread's kept round connection answers
-        in one round trip (autocommit): 0.15 ms, against 1.1 ms for a pooled read's
-        BEGIN, SELECT and COMMIT.
-        """
+        """When the earliest delayed job of these types falls due (None: none waits),
+        asked on the calling thread's round connection where the database can
+        (``Backend.next_due``)."""
         kept: KeptConnection | None = getattr(self._kept_round, "connection", None)
-        if kept is not None and self.backend.next_due_on_round_connection:
-            with kept.use() as connection:
-                return self.backend.next_due(connection, types, utcnow())
-        statement = select(func.min(jobs.c.run_at)).where(
-            IS_QUEUED, jobs.c.run_at > utcnow(), jobs.c.type.in_(list(types))
-        )
-        with self.reading() as connection:
-            due: datetime | None = connection.execute(statement).scalar()
-        return due
+        return self.backend.next_due(kept, types, utcnow())
 
     def cancel_requests(self, worker_id: str) -> list[int]:
         """Ids of this worker's jobs that were asked to stop."""
