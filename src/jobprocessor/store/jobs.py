@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
     case,
@@ -55,7 +56,7 @@ from jobprocessor.store.records import (
 )
 from jobprocessor.store.reports import ReportStore
 from jobprocessor.store.schedules import ScheduleStore
-from jobprocessor.store.tables import ERROR_TYPE_LENGTH, jobs
+from jobprocessor.store.tables import ERROR_TYPE_LENGTH, job_events, jobs
 from jobprocessor.store.waiting import with_waiting_reasons
 from jobprocessor.store.workers import Rescued, WorkerRegistry
 
@@ -220,10 +221,7 @@ class JobStore:
     def delete_finished(self, job_id: int) -> bool:
         """Delete a finished job with its report; False if it is active or gone."""
         with self.writing() as connection:
-            result = connection.execute(
-                delete(jobs).where(jobs.c.id == job_id, jobs.c.status.in_(FINISHED))
-            )
-            return bool(result.rowcount)
+            return bool(_delete_jobs(connection, jobs.c.id == job_id))
 
     def purge_finished(self, *, before: datetime, batch_size: int) -> int:
         """Delete finished jobs older than ``before``, one bounded batch per transaction."""
@@ -237,7 +235,7 @@ class JobStore:
                     .limit(batch_size)
                     .scalar_subquery()
                 )
-                count = connection.execute(delete(jobs).where(jobs.c.id.in_(batch))).rowcount
+                count = _delete_jobs(connection, jobs.c.id.in_(batch))
             purged += count
             if count < batch_size:
                 return purged
@@ -386,3 +384,18 @@ def _storable(outcome: Outcome) -> Outcome:
         return outcome
     cut = dataclasses.replace(error, type=clip(error.type, ERROR_TYPE_LENGTH))
     return dataclasses.replace(outcome, error=cut)
+
+
+def _delete_jobs(connection: Connection, which: ColumnElement[bool]) -> int:
+    """Delete the finished jobs ``which`` selects, with their timelines (the events
+    have no foreign key to cascade; their entries and files do); how many."""
+    deleted = (
+        connection.execute(
+            delete(jobs).where(which, jobs.c.status.in_(FINISHED)).returning(jobs.c.id)
+        )
+        .scalars()
+        .all()
+    )
+    if deleted:
+        connection.execute(delete(job_events).where(job_events.c.job_id.in_(deleted)))
+    return len(deleted)
