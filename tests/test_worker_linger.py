@@ -79,17 +79,22 @@ def test_a_round_waits_no_longer_than_round_linger(settings: Settings, two_jobs:
         assert not lingering.is_alive(), "the other job never ended: the wait must"
 
 
+def _jobs_took(worker: Worker, job: Job, took: timedelta, times: int) -> None:
+    """``times`` jobs of the first slot ended, each ``took`` after its claim (their
+    outcomes are taken away: only the worker's running mean of the jobs' time stays)."""
+    ended = dataclasses.replace(job, started_at=utcnow() - took)
+    for _ in range(times):
+        worker._report(worker.slots[0], ended, Outcome(Status.SUCCEEDED))
+    worker.outcomes.take()
+
+
 def test_a_round_does_not_wait_once_the_jobs_take_long(
     settings: Settings, two_jobs: list[Job]
 ) -> None:
     """A slot whose job took long would stand idle for the whole wait: the others
     rarely end within it. Long: more than five times ``round_linger``, claim to outcome."""
     with _worker(settings, 600.0, two_jobs) as worker:
-        claimed = utcnow() - timedelta(hours=2)  # more than 5 x 600 s ago
-        ended = dataclasses.replace(two_jobs[0], started_at=claimed)
-        for _ in range(20):  # the running mean follows the jobs
-            worker._report(worker.slots[0], ended, Outcome(Status.SUCCEEDED))
-        worker.outcomes.take()
+        _jobs_took(worker, two_jobs[0], timedelta(hours=2), 20)  # > 5 x 600 s
         lingering = _first_ends(worker, two_jobs)
         lingering.join(10)
         assert not lingering.is_alive(), "it waited although the jobs take long"
@@ -99,13 +104,8 @@ def test_a_round_waits_again_once_the_jobs_are_short(
     settings: Settings, two_jobs: list[Job]
 ) -> None:
     with _worker(settings, 600.0, two_jobs) as worker:
-        long_ago = dataclasses.replace(two_jobs[0], started_at=utcnow() - timedelta(hours=10))
-        for _ in range(20):  # long enough not to wait (the test above)
-            worker._report(worker.slots[0], long_ago, Outcome(Status.SUCCEEDED))
-        just_now = dataclasses.replace(two_jobs[0], started_at=utcnow())
-        for _ in range(40):
-            worker._report(worker.slots[0], just_now, Outcome(Status.SUCCEEDED))
-        worker.outcomes.take()
+        _jobs_took(worker, two_jobs[0], timedelta(hours=10), 20)  # no wait (the test above)
+        _jobs_took(worker, two_jobs[0], timedelta(0), 40)
         lingering = _first_ends(worker, two_jobs)
         lingering.join(0.2)
         assert lingering.is_alive(), "short jobs again, yet it went on with one of two"
