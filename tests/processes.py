@@ -23,8 +23,8 @@ def _stat(pid: int) -> tuple[str, int, str] | None:
     return fields[0], int(fields[1]), fields[19]
 
 
-def job_processes(parent_pid: int) -> dict[int, str]:
-    """The job processes (multiprocessing spawn children) of a worker: pid → start time."""
+def _children(parent_pid: int) -> dict[int, tuple[str, bytes]]:
+    """The live children of a process: pid → (start time, command line)."""
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -34,11 +34,18 @@ def job_processes(parent_pid: int) -> dict[int, str]:
         if stat is None or stat[1] != parent_pid or stat[0] == "Z":
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            found[pid] = stat[2], (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"spawn_main" in cmdline:
-            found[pid] = stat[2]
+    return found
+
+
+def job_processes(parent_pid: int) -> dict[int, str]:
+    """The job processes of a worker, children of its fork server: pid → start time."""
+    found = {}
+    for server, (_, cmdline) in _children(parent_pid).items():
+        if b"forkserver" in cmdline:
+            found.update({pid: start for pid, (start, _) in _children(server).items()})
     return found
 
 

@@ -82,11 +82,13 @@ def main(
     """Entry point of a pool process (spawned by the worker).
 
     Jobs arrive on ``runs``, read by this thread itself; cancels on ``connection``,
-    read by a thread of their own so that they reach a busy job. ``environment``
-    carries the worker's own settings (its database, above all), so that a job
-    reading ``Settings()`` works where its worker works, whatever the environment
-    the worker was started with.
+    read by a thread of their own so that they reach a busy job. ``environment`` is
+    the worker's environment as the process starts, with the worker's own settings
+    (its database, above all), so that a job reading ``Settings()`` works where its
+    worker works, whatever the environment the worker was started with. It replaces
+    what the fork server had, which is the worker's environment of long ago.
     """
+    os.environ.clear()
     os.environ.update(environment)
     # Ctrl-C in a terminal reaches the whole process group; the worker decides.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
-from multiprocessing.context import SpawnProcess
+from multiprocessing.process import BaseProcess
 from typing import Protocol, TypeVar
 
 from jobprocessor.model import Event, Job, JobError, Progress, ReportEntry, Status
@@ -43,7 +43,7 @@ from jobprocessor.worker.messages import (
     Run,
     Succeeded,
 )
-from jobprocessor.worker.spawning import start_without_main
+from jobprocessor.worker.spawning import job_process_context, start_without_main
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +122,8 @@ class Slot:
         self._retry = retry
         self._report = report
         self._inbox: queue.Queue[tuple[Job, bool] | None] = queue.Queue()
-        self._context = multiprocessing.get_context("spawn")
-        self._process: SpawnProcess | None = None
+        self._context = job_process_context()
+        self._process: BaseProcess | None = None
         self._connection: Connection | None = None
         #: Jobs (and the final "exit") go on a pipe of their own, which the job
         #: process's main thread reads itself: a job starts without a hand-over
@@ -400,7 +400,7 @@ class Slot:
         runs_end, runs = self._context.Pipe(duplex=False)
         process = self._context.Process(
             target=child.main,
-            args=(child_end, runs_end, self.apps, self.environment),
+            args=(child_end, runs_end, self.apps, {**os.environ, **self.environment}),
             name=f"jobprocessor-job-{self.index}",
             daemon=True,
         )
