@@ -19,6 +19,7 @@ their rosters, with everybody else's fixed, are a small model for CP-SAT.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -68,6 +69,10 @@ class RosterMaster:
         self.objective = self.lp.Objective()
         self.objective.SetMinimization()
         self.value = float("inf")
+        #: A lower bound on the benchmark's objective (0 until pricing gives one).
+        self.bound = 0
+        #: Whether the last solve of the master was optimal (else its duals prove nothing).
+        self.optimal = False
         self.fixed: dict[str, Roster] = {}
         infinity = self.lp.infinity()
         self.convexity = {s.id: self.lp.Constraint(1, 1) for s in instance.staff}
@@ -119,7 +124,7 @@ class RosterMaster:
 
     def solve(self) -> float:
         """Solve the master (every employee needs a column first); its value."""
-        self.lp.Solve()
+        self.optimal = self.lp.Solve() == pywraplp.Solver.OPTIMAL
         self.value = self.objective.Value()
         return self.value
 
@@ -128,26 +133,46 @@ class RosterMaster:
         return [(v.solution_value(), r) for v, r in zip(e.variables, e.columns, strict=True)]
 
     def price(self, employees: Collection[str]) -> int:
-        """Price ``employees`` against the current duals; how many columns were added."""
+        """Price ``employees`` against the current duals; how many columns were added.
+
+        Pricing everybody with nothing fixed also gives a lower bound on the objective
+        (the master's value plus every employee's least reduced cost, taken from the
+        pricing solver's own bound, so valid whether or not it finished), kept in
+        ``bound``.
+        """
         duals = {key: row.dual_value() for key, row in self.cover.items()}
         convexity = {e: self.convexity[e].dual_value() for e in employees}
+        value = self.value if self.optimal else None
 
-        def one(employee: str) -> tuple[str, list[Roster]]:
-            return employee, self._price_one(employee, duals)
+        def one(employee: str) -> tuple[str, list[Roster], float | None]:
+            return employee, *self._price_one(employee, duals)
 
         added = 0
+        lagrangian = value
         with ThreadPoolExecutor(self.threads) as pool:
-            for employee, found in pool.map(one, employees):
+            for employee, found, least in pool.map(one, employees):
+                if least is None or lagrangian is None:
+                    lagrangian = None
+                else:
+                    lagrangian += min(0.0, least - convexity[employee])
                 for roster in found:
                     reduced = self.cost(employee, roster) - convexity[employee]
                     reduced -= sum(duals.get((d, s), 0.0) for _, d, s in roster)
                     if reduced < -EPSILON and self.add(employee, roster):
                         added += 1
+        everybody = len(employees) == len(self.employees) and not self.fixed
+        if everybody and lagrangian is not None:
+            # Less a hundredth for the linear solver's tolerances.
+            self.bound = max(self.bound, math.floor(lagrangian - 0.01))
         return added
 
-    def _price_one(self, employee: str, duals: dict[tuple[int, str], float]) -> list[Roster]:
+    def _price_one(
+        self, employee: str, duals: dict[tuple[int, str], float]
+    ) -> tuple[list[Roster], float | None]:
+        """The rosters the pricing solve passed, and a lower bound on the employee's
+        least cost at these duals (less the convexity dual; None without one)."""
         if self.stop.stopped:
-            return []
+            return [], None
         e = self.employees[employee]
         m = e.model
         cells = list(m.x)
@@ -166,8 +191,12 @@ class RosterMaster:
         solver.parameters.max_time_in_seconds = PRICE_SECONDS
         solver.parameters.random_seed = self.seed
         with self.stop.watching(solver):
-            solver.solve(m.model, Collect())
-        return found
+            status = solver.solve(m.model, Collect())
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return found, None
+        # The duals were rounded to 1/SCALE: each worked day may be off by half of that.
+        rounding = self.instance.days * 0.5 / SCALE
+        return found, e.on_total + solver.best_objective_bound / SCALE - rounding
 
     def generate(self, deadline: float, *, gain: float = GAIN) -> int:
         """Price every employee in turn until no roster enters, the master's value gains

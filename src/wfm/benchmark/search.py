@@ -64,6 +64,8 @@ COLUMNS_SHARE = 0.6
 GENERATE_PART = 0.6
 #: ... and the part kept for CP-SAT on the employees a dive out of time leaves free.
 FINISH_PART = 0.05
+#: Each batch of the dive fixes at least one in this many of the employees still free.
+DIVE_SHARE = 4
 #: Seconds one employee's model may take while the first roster is built.
 FIRST_SECONDS = 5.0
 
@@ -129,6 +131,8 @@ class Settings:
     hint_whole: bool = False
     #: The share of the time for column generation and its dive (large models only).
     columns_share: float = COLUMNS_SHARE
+    #: Each batch of the dive fixes at least one in this many of the employees still free.
+    dive_share: int = DIVE_SHARE
 
 
 class _Search:
@@ -270,9 +274,14 @@ class _Search:
         master = RosterMaster(self.instance, self.stop, self.settings.threads, self.settings.seed)
         seed_master(master, self.best)
         master.generate(began + seconds * GENERATE_PART)
+        with self.lock:
+            self.bound = max(self.bound, master.bound)
+            self.proved = self.objective is not None and self.objective <= self.bound
+        if self.proved:
+            return
         employees = [s.id for s in self.instance.staff]
         finish = seconds * FINISH_PART
-        fixed = master.dive(began + seconds - finish)
+        fixed = master.dive(began + seconds - finish, share=self.settings.dive_share)
         free = [e for e in employees if e not in fixed]
         kept = frozenset(c for roster in fixed.values() for c in roster)
         if not free:
