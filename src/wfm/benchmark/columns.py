@@ -40,6 +40,11 @@ PRICE_SECONDS = 0.3
 EPSILON = 1e-6
 #: Pricing stops when two turns gained less than this share of the master's value.
 GAIN = 0.01
+#: Pricing turns after each batch of the dive (fewer if no roster enters).
+DIVE_TURNS = 3
+#: ... the second and third only while the master's value is this share above its
+#: value before the batch.
+DIVE_SLACK = 0.002
 #: Weight of a roster in the master from which the dive fixes it without a turn of its own.
 SURE = 0.9
 
@@ -213,7 +218,13 @@ class RosterMaster:
         return turns
 
     def dive(
-        self, deadline: float, *, leave: int = 0, batch: int = 2, share: int = 4
+        self,
+        deadline: float,
+        *,
+        leave: int = 0,
+        batch: int = 2,
+        share: int = 4,
+        turns: int = DIVE_TURNS,
     ) -> dict[str, Roster]:
         """Fix employees to their heaviest roster, pricing the others again after each
         batch, until ``leave`` are left or the deadline; the fixed rosters. A batch is
@@ -234,9 +245,15 @@ class RosterMaster:
             count = min(max(batch, sure, len(free) // share), len(free) - leave)
             for (_, roster), employee in heaviest[:count]:
                 self._fix(employee, roster)
+            before = self.value
             self.solve()
             rest = [e for e in everybody if e not in self.fixed]
-            if self.price(rest):
+            for turn in range(turns):
+                # Price again only while the batch still costs the master something.
+                if turn and self.value <= before * (1 + DIVE_SLACK):
+                    break
+                if time.monotonic() >= deadline or not self.price(rest):
+                    break
                 self.solve()
         return dict(self.fixed)
 

@@ -61,7 +61,7 @@ SMALL_MODEL = 2000
 #: The share of the time limit given to column generation and its dive on a large model.
 COLUMNS_SHARE = 0.6
 #: The part of that share for pricing before the dive starts ...
-GENERATE_PART = 0.6
+GENERATE_PART = 0.5
 #: ... and the part kept for CP-SAT on the employees a dive out of time leaves free.
 FINISH_PART = 0.05
 #: Each batch of the dive fixes at least one in this many of the employees still free.
