@@ -11,10 +11,10 @@ model built once and given a new objective each time; every roster the solver
 passes on the way with a negative reduced cost is added, not only the last.
 
 The master's solution is fractional (rounding it, or solving it as an integer
-program over the rosters found, gave far worse rosters than the search), so the
-dive fixes employees one batch at a time to their heaviest roster, prices the
-others again against the changed duals, and leaves the last few employees free:
-their rosters, with everybody else's fixed, are a small model for CP-SAT.
+program over the rosters found, gave far worse rosters than the search: see
+docs/nrp-benchmark.md), so the dive fixes employees one batch at a time to their
+heaviest roster and prices the others again against the changed duals, until every
+employee is fixed: any employees' feasible rosters together are a feasible roster.
 """
 
 from __future__ import annotations

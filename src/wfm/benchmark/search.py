@@ -1,5 +1,6 @@
 """Solving a benchmark instance: a first roster employee by employee, CP-SAT on the
-whole model, then large neighbourhood search over groups of employees.
+whole model (small models) or column generation (large ones), then large
+neighbourhood search over groups of employees.
 
 No hard rule links two employees; they meet only in the cover, a soft term. So an
 employee's best roster given everybody else's is a tiny model (one employee's
@@ -9,12 +10,14 @@ one. That gives
 1. the first roster: employees one after the other, each at their best given those
    before (every one is feasible on its own, so the whole roster is), far better
    than CP-SAT's own first solution on the larger instances;
-2. CP-SAT on the whole model, from its own start (hinting the first roster
-   measured worse: 841 against 829 on Instance2 in 30 s). A small model gets all
-   the time (there CP-SAT is the better tool, and proves instance 1 optimal); a
-   large one a quarter, for the lower bound, ended after ``PROBATION`` seconds if it
-   has not beaten the first roster;
-3. on a large model, until the time is up, rounds of large neighbourhood search in
+2. on a small model, CP-SAT on the whole model for all the time, from its own start
+   (hinting the first roster measured worse: 841 against 829 on Instance2 in 30 s):
+   there CP-SAT is the better tool, and proves instance 1 optimal;
+3. on a large model, column generation over employee rosters and a dive from its
+   master (``wfm.benchmark.columns``): its relaxation keeps the under-cover that
+   the shift model's loses, so its rosters (and its lower bound) are far better than
+   CP-SAT's on the whole model, which this replaced there;
+4. on a large model, until the time is up, rounds of large neighbourhood search in
    two lanes side by side, each round asked for a strictly better objective and
    ended at the first one: a random group of employees over the whole horizon, or a
    group twice as large over a 14-day window (their other days fixed), in turn. A
@@ -293,7 +296,7 @@ class _Search:
         left = min(self.left(), began + seconds - time.monotonic())
         if self.stop.stopped or left <= 0:
             return
-        solver, status = self._solve(m, max(left, 1.0), hint_cells=frozenset(hint))
+        solver, status = self._solve(m, left, hint_cells=frozenset(hint))
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             mine = frozenset(c for c, v in m.x.items() if solver.boolean_value(v))
             with self.lock:
