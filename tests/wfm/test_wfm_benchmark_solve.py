@@ -122,7 +122,7 @@ def test_neighbourhood_search_only_ever_returns_feasible_rosters(lanes: int) -> 
     instance = parse_instance(text)
     seen: list[Progress] = []
     # Instance2 is small enough for CP-SAT alone: small_model=0 sends it to the search.
-    settings = Settings(full_share=0.01, seed=7, lanes=lanes, small_model=0)
+    settings = Settings(full_share=0.01, seed=7, lanes=lanes, small_model=0, columns_share=0)
     outcome = solve(instance, time_limit=5, settings=settings, on_progress=seen.append)
     assert outcome.roster is not None
     assert outcome.rounds > 0
@@ -179,7 +179,7 @@ def test_the_dive_of_column_generation_fixes_every_employee_to_a_feasible_roster
     seed_master(
         master, [(e, d, s) for e, row in first.roster.items() for d, s in enumerate(row) if s]
     )
-    master.generate(time.monotonic() + 20)
+    master.generate(time.monotonic() + 20, gain=0.0)  # until no roster enters
     # The master's value, a relaxation over more rosters than the first, is no worse,
     # and pricing everybody gave a lower bound below the proven optimum.
     assert master.value <= first.objective

@@ -62,7 +62,7 @@ PROBATION = 8.0
 #: improved nothing in 398 rounds, 1,101; 1,020 when a loaded machine made it give way).
 SMALL_MODEL = 2000
 #: The share of the time limit given to column generation and its dive on a large model.
-COLUMNS_SHARE = 0.6
+COLUMNS_SHARE = 0.8
 #: The part of that share for pricing before the dive starts ...
 GENERATE_PART = 0.5
 #: ... and the part kept for CP-SAT on the employees a dive out of time leaves free.
