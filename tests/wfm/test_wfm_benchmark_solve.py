@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,9 +18,10 @@ import nrp_checker
 import pytest
 from ortools.sat.python import cp_model
 
+from wfm.benchmark.columns import RosterMaster, seed_master
 from wfm.benchmark.control import StopFlag
 from wfm.benchmark.instance import parse_instance
-from wfm.benchmark.model import build
+from wfm.benchmark.model import build, roster_of
 from wfm.benchmark.search import Progress, Settings, solve
 
 INSTANCES = Path("/work/shared/nrp/instances")
@@ -120,7 +122,7 @@ def test_neighbourhood_search_only_ever_returns_feasible_rosters(lanes: int) -> 
     instance = parse_instance(text)
     seen: list[Progress] = []
     # Instance2 is small enough for CP-SAT alone: small_model=0 sends it to the search.
-    settings = Settings(full_share=0.01, seed=7, lanes=lanes, small_model=0)
+    settings = Settings(full_share=0.01, seed=7, lanes=lanes, small_model=0, columns_share=0)
     outcome = solve(instance, time_limit=5, settings=settings, on_progress=seen.append)
     assert outcome.roster is not None
     assert outcome.rounds > 0
@@ -165,3 +167,53 @@ def test_a_stop_before_the_solve_returns_at_once_without_a_roster() -> None:
     assert outcome.stopped
     assert outcome.roster is None
     assert outcome.status == "UNKNOWN"
+
+
+def test_the_dive_of_column_generation_fixes_every_employee_to_a_feasible_roster() -> None:
+    text = (INSTANCES / "Instance2.txt").read_text()
+    instance = parse_instance(text)
+    first = solve(instance, time_limit=5, settings=Settings(neighbourhoods=False, full_share=0.0))
+    assert first.roster is not None
+    assert first.objective is not None
+    master = RosterMaster(instance, StopFlag(), threads=2)
+    seed_master(
+        master, [(e, d, s) for e, row in first.roster.items() for d, s in enumerate(row) if s]
+    )
+    master.generate(time.monotonic() + 20, gain=0.0)  # until no roster enters
+    # The master's value, a relaxation over more rosters than the first, is no worse,
+    # and pricing everybody gave a lower bound below the proven optimum.
+    assert master.value <= first.objective
+    assert 0 < master.bound <= 828
+    fixed = master.dive(time.monotonic() + 20)
+    assert sorted(fixed) == sorted(s.id for s in instance.staff)
+    roster = roster_of(instance, [c for cells in fixed.values() for c in cells])
+    assert nrp_checker.violations(text, roster) == []
+    # The master's value with every employee fixed is the benchmark's objective.
+    assert nrp_checker.objective(text, roster) == round(master.value)
+
+
+def test_stop_during_column_generation_returns_within_a_second() -> None:
+    text = (INSTANCES / "Instance11.txt").read_text()
+    flag = StopFlag()
+    first = threading.Event()
+
+    def progress(update: Progress) -> None:
+        first.set()
+
+    outcome_box: list[object] = []
+    thread = threading.Thread(
+        target=lambda: outcome_box.append(
+            solve(parse_instance(text), time_limit=600, stop=flag, on_progress=progress)
+        )
+    )
+    thread.start()
+    assert first.wait(120)
+    time.sleep(2)  # well inside the pricing of the column generation
+    stopped = time.monotonic()
+    flag.stop()
+    thread.join(30)
+    assert not thread.is_alive(), "the solve did not stop"
+    assert time.monotonic() - stopped < 1.5
+    (outcome,) = outcome_box
+    assert outcome.stopped  # type: ignore[attr-defined]
+    assert nrp_checker.violations(text, outcome.roster) == []  # type: ignore[attr-defined]

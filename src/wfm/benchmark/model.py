@@ -87,6 +87,14 @@ def build(
     return m
 
 
+def employee_model(instance: Instance, staff: Staff) -> Model:
+    """One employee's hard rules and no objective: the pricing model of column
+    generation, which sets its own objective each time it is solved."""
+    m = Model(instance, cp_model.CpModel())
+    _employee(m, staff)
+    return m
+
+
 def _employee(m: Model, staff: Staff) -> None:
     instance, model = m.instance, m.model
     off = instance.days_off.get(staff.id, frozenset())
