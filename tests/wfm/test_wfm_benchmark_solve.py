@@ -18,11 +18,12 @@ import nrp_checker
 import pytest
 from ortools.sat.python import cp_model
 
-from wfm.benchmark.columns import RosterMaster, seed_master
+import wfm.benchmark.search as search_module
+from wfm.benchmark.columns import GAIN, RosterMaster, seed_master
 from wfm.benchmark.control import StopFlag
 from wfm.benchmark.instance import parse_instance
 from wfm.benchmark.model import build, roster_of
-from wfm.benchmark.search import Progress, Settings, solve
+from wfm.benchmark.search import Outcome, Progress, Settings, solve
 
 INSTANCES = Path("/work/shared/nrp/instances")
 
@@ -134,29 +135,36 @@ def test_neighbourhood_search_only_ever_returns_feasible_rosters(lanes: int) -> 
     assert nrp_checker.objective(text, outcome.roster) == outcome.objective
 
 
-def test_stop_ends_a_long_solve_with_a_feasible_roster() -> None:
-    text = (INSTANCES / "Instance4.txt").read_text()
-    flag = StopFlag()
+def _solve_in_background(text: str, flag: StopFlag) -> tuple[threading.Thread, list[Outcome]]:
+    """A long solve of ``text`` in a thread, once it has offered its first roster."""
     first = threading.Event()
-
-    def progress(update: Progress) -> None:
-        first.set()
-
-    outcome_box: list[object] = []
+    outcome_box: list[Outcome] = []
     thread = threading.Thread(
         target=lambda: outcome_box.append(
-            solve(parse_instance(text), time_limit=600, stop=flag, on_progress=progress)
+            solve(
+                parse_instance(text),
+                time_limit=600,
+                stop=flag,
+                on_progress=lambda _: first.set(),
+            )
         )
     )
     thread.start()
     assert first.wait(120)
+    return thread, outcome_box
+
+
+def test_stop_ends_a_long_solve_with_a_feasible_roster() -> None:
+    text = (INSTANCES / "Instance4.txt").read_text()
+    flag = StopFlag()
+    thread, outcome_box = _solve_in_background(text, flag)
     flag.stop()
     thread.join(120)
     assert not thread.is_alive(), "the solve did not stop"
     (outcome,) = outcome_box
-    assert outcome.stopped  # type: ignore[attr-defined]
-    assert outcome.roster is not None  # type: ignore[attr-defined]
-    assert nrp_checker.violations(text, outcome.roster) == []  # type: ignore[attr-defined]
+    assert outcome.stopped
+    assert outcome.roster is not None
+    assert nrp_checker.violations(text, outcome.roster) == []
 
 
 def test_a_stop_before_the_solve_returns_at_once_without_a_roster() -> None:
@@ -192,28 +200,26 @@ def test_the_dive_of_column_generation_fixes_every_employee_to_a_feasible_roster
     assert nrp_checker.objective(text, roster) == round(master.value)
 
 
-def test_stop_during_column_generation_returns_within_a_second() -> None:
+def test_stop_during_column_generation_returns_within_a_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     text = (INSTANCES / "Instance11.txt").read_text()
+    pricing = threading.Event()
+
+    class WatchedMaster(RosterMaster):
+        def generate(self, deadline: float, *, gain: float = GAIN) -> int:
+            pricing.set()
+            return super().generate(deadline, gain=gain)
+
+    monkeypatch.setattr(search_module, "RosterMaster", WatchedMaster)
     flag = StopFlag()
-    first = threading.Event()
-
-    def progress(update: Progress) -> None:
-        first.set()
-
-    outcome_box: list[object] = []
-    thread = threading.Thread(
-        target=lambda: outcome_box.append(
-            solve(parse_instance(text), time_limit=600, stop=flag, on_progress=progress)
-        )
-    )
-    thread.start()
-    assert first.wait(120)
-    time.sleep(2)  # well inside the pricing of the column generation
+    thread, outcome_box = _solve_in_background(text, flag)
+    assert pricing.wait(120)
     stopped = time.monotonic()
     flag.stop()
     thread.join(30)
     assert not thread.is_alive(), "the solve did not stop"
     assert time.monotonic() - stopped < 1.5
     (outcome,) = outcome_box
-    assert outcome.stopped  # type: ignore[attr-defined]
-    assert nrp_checker.violations(text, outcome.roster) == []  # type: ignore[attr-defined]
+    assert outcome.stopped
+    assert nrp_checker.violations(text, outcome.roster) == []
