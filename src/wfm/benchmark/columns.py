@@ -115,8 +115,7 @@ class RosterMaster:
         if roster in e.columns:
             return False
         fixed = self.fixed.get(employee)
-        bound = 1 if fixed == roster else 0 if fixed is not None else 1
-        var = self.lp.NumVar(0, bound, "")
+        var = self.lp.NumVar(0, 0 if fixed not in (None, roster) else 1, "")
         self.objective.SetCoefficient(var, self.cost(employee, roster))
         self.convexity[employee].SetCoefficient(var, 1)
         for _, day, shift in roster:
@@ -136,6 +135,10 @@ class RosterMaster:
     def weights(self, employee: str) -> list[tuple[float, Roster]]:
         e = self.employees[employee]
         return [(v.solution_value(), r) for v, r in zip(e.variables, e.columns, strict=True)]
+
+    def _heaviest(self, employee: str) -> tuple[float, Roster]:
+        """The employee's roster of the largest weight in the master's solution, weighed."""
+        return max(self.weights(employee), key=lambda w: w[0])
 
     def price(self, employees: Collection[str]) -> int:
         """Price ``employees`` against the current duals; how many columns were added.
@@ -237,7 +240,7 @@ class RosterMaster:
             if len(free) <= leave:
                 break
             heaviest = sorted(
-                ((max(self.weights(e), key=lambda w: w[0]), e) for e in free),
+                ((self._heaviest(e), e) for e in free),
                 key=lambda item: item[0][0],
                 reverse=True,
             )
@@ -266,7 +269,7 @@ class RosterMaster:
 
     def heaviest(self, employees: Iterable[str]) -> dict[str, Roster]:
         """Each employee's roster of the largest weight in the master's solution."""
-        return {e: max(self.weights(e), key=lambda w: w[0])[1] for e in employees}
+        return {e: self._heaviest(e)[1] for e in employees}
 
 
 def seed_master(master: RosterMaster, rosters: Iterable[Cell]) -> None:
