@@ -208,7 +208,8 @@ class RosterMaster:
 
     def generate(self, deadline: float, *, gain: float = GAIN) -> int:
         """Price every employee in turn until no roster enters, the master's value gains
-        less than ``gain`` (a share) over two turns, or the deadline; the turns taken."""
+        less than ``gain`` (a share; 0 for no such rule) over two turns, or the
+        deadline; the turns taken."""
         turns, history = 0, [self.solve()]
         everybody = [s.id for s in self.instance.staff]
         while time.monotonic() < deadline and not self.stop.stopped:
@@ -216,7 +217,9 @@ class RosterMaster:
             if not self.price(everybody):
                 break
             history.append(self.solve())
-            if len(history) > 2 and history[-3] - history[-1] < gain * history[-1]:
+            # The value never rises as rosters enter, but it carries the linear solver's
+            # rounding: with no rule asked for, a stall must not look like a rise.
+            if gain > 0 and len(history) > 2 and history[-3] - history[-1] < gain * history[-1]:
                 break
         return turns
 
