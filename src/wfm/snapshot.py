@@ -27,6 +27,7 @@ from wfm.model import (
     DayModel,
     Employee,
     EmployeePlanningUnit,
+    EmployeeWish,
     Level,
     PlanningUnit,
     StaffRequirement,
@@ -85,6 +86,23 @@ class EmployeeDays:
         return self.skills.get(day, {}).get(skill_id, 0)
 
 
+@dataclass(frozen=True, slots=True)
+class Wish:
+    """An employee's wish to work (``wanted``) or not to work a day model on a day."""
+
+    employee_id: int
+    day: date
+    day_model_id: int
+    day_model_name: str
+    wanted: bool
+    weight: int
+
+    def granted(self, entries: Iterable[Placed]) -> bool:
+        """True if the employee's entries of the day (``entries``) grant the wish."""
+        worked = any(e.day_model_id == self.day_model_id for e in entries)
+        return worked == self.wanted
+
+
 @dataclass(slots=True)
 class Snapshot:
     """Everything a job needs about one planning unit over ``start``..``end``."""
@@ -100,6 +118,8 @@ class Snapshot:
     requirements: dict[int, dict[datetime, float]]
     #: Entries of the loaded level, from ``start`` less the lookback days to ``end``.
     entries: list[Placed]
+    #: The employees' wishes from ``start`` to ``end``.
+    wishes: list[Wish] = field(default_factory=list)
 
     @property
     def employee_ids(self) -> list[int]:
@@ -190,6 +210,23 @@ def load_snapshot(
         if level is not None
         else []
     )
+    wishes = [
+        Wish(employee_id, day, model_id, name, wanted, weight)
+        for employee_id, day, model_id, name, wanted, weight in session.execute(
+            select(
+                EmployeeWish.employee_id,
+                EmployeeWish.day,
+                EmployeeWish.day_model_id,
+                DayModel.name,
+                EmployeeWish.wanted,
+                EmployeeWish.weight,
+            )
+            .join(DayModel, DayModel.id == EmployeeWish.day_model_id)
+            .where(EmployeeWish.employee_id.in_(ids))
+            .where(EmployeeWish.day >= start, EmployeeWish.day <= end)
+            .order_by(EmployeeWish.day, EmployeeWish.id)
+        )
+    ]
     return Snapshot(
         planning_unit_id=unit.id,
         planning_unit_name=unit.name,
@@ -200,6 +237,7 @@ def load_snapshot(
         templates=templates,
         requirements=dict(requirements),
         entries=entries,
+        wishes=wishes,
     )
 
 

@@ -20,10 +20,10 @@ from wfm_data import cancel_once_progress_says
 from jobprocessor.errors import InvalidInput
 from jobprocessor.model import Actor, Role, Status
 from jobprocessor.registry import registry
-from wfm.benchmark.store import load_roster
+from wfm.benchmark.period import load_roster
 from wfm.db import read_session
 from wfm.errors import WfmError
-from wfm.model import BenchmarkInstance, PlanningUnit
+from wfm.model import BenchmarkInstance, PlanningUnit, ScheduleEntry
 
 INSTANCES = Path("/work/shared/nrp/instances")
 ADMIN = Actor("admin", Role.ADMIN)
@@ -63,6 +63,12 @@ def test_import_then_optimize_solves_instance_1_to_607(engine, run_job) -> None:
     assert nrp_checker.violations(text, roster) == []
     assert nrp_checker.objective(text, roster) == 607
     assert any("Objective 607" in line for line in done.lines())
+    # The roster is the Schedule level's shifts, beside the days off.
+    with read_session(engine) as session:
+        entries = session.scalars(select(ScheduleEntry).where(ScheduleEntry.level == 1000)).all()
+    worked = sum(1 for line in roster.values() for shift in line if shift)
+    assert sum(1 for e in entries if e.day_model_id is not None) == worked
+    assert sum(1 for e in entries if e.day_model_id is None) == 8  # one day off each
 
 
 def test_a_bad_file_is_refused_at_submission_naming_line_and_field(engine) -> None:

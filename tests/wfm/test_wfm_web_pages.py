@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,6 +21,7 @@ from jobprocessor.web import create_app
 from web_support import sign_in
 
 ADMIN = Actor("admin", Role.ADMIN)
+INSTANCES = Path("/work/shared/nrp/instances")
 PAGES = [
     "/wfm/scheduling",
     "/wfm/reports",
@@ -223,3 +225,31 @@ def test_the_schedule_view_shows_a_levels_week_and_its_coverage(client, tiny, ru
     missing = client.get(f"/wfm/plan?level=4242&planning_unit={tiny.unit}")
     assert missing.status_code == 404
     assert "level 4242 does not exist" in missing.text
+
+
+def test_the_schedule_view_shows_wishes_granted_or_not(client, run_job) -> None:
+    text = (INSTANCES / "Instance1.txt").read_text()
+    unit = run_job("wfm.import_benchmark", text=text, unit_name="Instance1").result["planning_unit"]
+    roster = run_job(
+        "wfm.create_optimized_schedule", start="2014-01-06", planning_unit=unit, time_limit=30.0
+    ).result["roster"]
+    sign_in(client, "alice")
+    week = client.get(f"/wfm/plan?level=1000&day=2014-01-06&planning_unit={unit}").text
+    # C wishes to work D Monday to Friday (weight 1); H not to work D on Wednesday (3).
+    for staff, wanted, days in (("C", True, range(5)), ("H", False, [2])):
+        row = re.search(
+            rf"<tr><th scope=\"row\"><span class=\"muted\">{unit}\.{staff}</span>(.*?)</tr>",
+            week,
+            re.S,
+        )
+        assert row is not None
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
+        for day in days:
+            granted = (roster[staff][day] == "D") == wanted
+            mark = re.search(r'<span class="wish (\w+)" title="([^"]*)">([^<]*)</span>', cells[day])
+            assert mark is not None, (staff, day)
+            assert mark.group(1) == ("granted" if granted else "missed")
+            verb = "work" if wanted else "not work"
+            assert mark.group(2).startswith(f"Wishes to {verb} D (weight ")
+            assert mark.group(3) == f"{'wish' if wanted else 'no'} D {'✓' if granted else '✗'}"
+    assert 'Day off</span><span class="detail">full day' in week

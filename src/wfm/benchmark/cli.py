@@ -26,10 +26,9 @@ from typing import Any
 from jobprocessor import Client, Role, Status
 from jobprocessor.settings import Settings
 from wfm import db
+from wfm.benchmark.importing import FIRST_DAY
 from wfm.benchmark.instance import InstanceError, parse_instance
 
-#: Day 0 of every instance (the XML versions of the benchmark start on this Monday).
-FIRST_DAY = "2014-01-06"
 #: Seconds allowed beyond the time limit for a job to start, load and save.
 SLACK = 300.0
 
@@ -145,7 +144,7 @@ def _submit(args: argparse.Namespace, text: str, url: str) -> dict[str, Any]:
         name = f"{args.instance.stem} {uuid.uuid4().hex[:8]}"
         imported = _run(client, "wfm.import_benchmark", {"text": text, "unit_name": name}, SLACK)
         params = {
-            "start": FIRST_DAY,
+            "start": FIRST_DAY.isoformat(),
             "planning_unit": imported["planning_unit"],
             "time_limit": args.time_limit,
             "threads": args.threads,

@@ -1,9 +1,10 @@
-""" "Create optimized schedule" for a planning unit imported from the benchmark.
+""" "Create optimized schedule" for a planning unit with a planning period.
 
-The job ``wfm.create_optimized_schedule`` hands such a unit here: the instance is
-solved over its whole horizon to the benchmark's objective, progress is the best
-objective so far against the time limit, a stop saves nothing, and a roster found is
-saved as the unit's schedule and returned (also as the artifact ``roster.json``).
+The job ``wfm.create_optimized_schedule`` hands such a unit (a benchmark instance
+imported, say) here: it is solved over its whole period to the benchmark's
+objective, progress is the best objective so far against the time limit, a stop
+saves nothing, and a roster found is saved to the Schedule level and returned (also
+as the artifact ``roster.json``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from wfm.benchmark.control import StopFlag
-from wfm.benchmark.instance import Instance
+from wfm.benchmark.period import PeriodUnit, save_roster
 from wfm.benchmark.search import Progress, solve
-from wfm.benchmark.store import save_roster
 from wfm.errors import WfmError
 from wfm.reporting import Run
 
@@ -24,8 +24,7 @@ from wfm.reporting import Run
 def optimize_benchmark(
     engine: Engine,
     *,
-    planning_unit_id: int,
-    instance: Instance,
+    unit: PeriodUnit,
     time_limit: float,
     threads: int,
     stop: StopFlag,
@@ -33,6 +32,7 @@ def optimize_benchmark(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Solve the unit's instance, save the best roster, and return the job's result."""
+    instance = unit.instance
     run.step(
         "Benchmark instance: %d employees, %d shift types, %d days (planned whole)",
         len(instance.staff),
@@ -61,7 +61,7 @@ def optimize_benchmark(
         return {"status": "stopped", "solve_seconds": round(outcome.seconds, 3)}
     if outcome.roster is None or outcome.objective is None:
         raise WfmError(f"no roster found in {time_limit:g} s (solver status {outcome.status})")
-    save_roster(engine, planning_unit_id, outcome.roster, outcome.objective)
+    save_roster(engine, unit, outcome.roster, outcome.objective)
     run.step(
         "Objective %d (lower bound %d, %s) after %.1f s; first roster after %.2f s; "
         "%d neighbourhoods, %d improving",

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field
 
 from jobprocessor import JobContext, job
+from wfm.benchmark.importing import FIRST_DAY, import_instance
 from wfm.benchmark.instance import InstanceError, parse_instance
-from wfm.benchmark.store import import_instance
 from wfm.jobs._runtime import job_database
+from wfm.jobs.params import Monday
 
 #: The largest instance of the benchmark (Instance24) is about 190 kB.
 MAX_TEXT = 1_000_000
@@ -37,12 +38,15 @@ def import_benchmark_job(
     ctx: JobContext,
     text: InstanceText,
     unit_name: Annotated[str, Field(min_length=1, max_length=100)],
+    start: Monday = FIRST_DAY,
 ) -> dict[str, Any]:
-    """Creates planning unit ``unit_name`` from an instance in the benchmark's text format;
-    "Create optimized schedule" then solves it to the benchmark's objective.
+    """Creates planning unit ``unit_name`` from an instance in the benchmark's text format,
+    its day 0 on ``start``: day models, contracts, employees, days off, wishes and
+    weighted requirements; "Create optimized schedule" then solves it to the
+    benchmark's objective and saves the roster to the Schedule level.
     """
     with job_database(ctx) as (engine, run):
-        unit, instance = import_instance(engine, text, unit_name)
+        unit, instance = import_instance(engine, text, unit_name, start=start)
         run.step(
             "Planning unit %d %r: %d employees, %d shift types, %d days, %d requests",
             unit,

@@ -9,7 +9,7 @@ from pydantic import Field
 from jobprocessor import JobContext, job
 from wfm.benchmark.control import StopFlag
 from wfm.benchmark.optimize import optimize_benchmark
-from wfm.benchmark.store import load_instance
+from wfm.benchmark.period import load_period_unit
 from wfm.jobs._runtime import job_database
 from wfm.jobs.params import EmployeeIds, Monday, PositiveId
 from wfm.scheduling.optimize import create_optimized_schedule
@@ -46,21 +46,21 @@ def optimize_job(
     the fewest hours under the contract rules, and saves it to the Schedule level.
 
     Progress comes from the solver's solutions; a cancel stops the solver at once
-    and saves nothing. A unit imported from the Curtois & Qu benchmark
-    (``wfm.import_benchmark``) is solved to the benchmark's rules and objective over
-    its whole horizon (``start``, ``weeks``, ``employees`` and the step do not apply).
+    and saves nothing. A unit with a planning period (one imported from the Curtois &
+    Qu benchmark by ``wfm.import_benchmark``, say) is solved to its contracts' period
+    rules, its wishes and its weighted cover over the whole period (``start``,
+    ``weeks``, ``employees`` and the step do not apply).
     """
     control = SolveControl()
     ctx.on_cancel(control.stop)
     stop = StopFlag()
     ctx.on_cancel(stop.stop)
     with job_database(ctx) as (engine, run):
-        instance = load_instance(engine, planning_unit)
-        if instance is not None:
+        period_unit = load_period_unit(engine, planning_unit)
+        if period_unit is not None:
             return optimize_benchmark(
                 engine,
-                planning_unit_id=planning_unit,
-                instance=instance,
+                unit=period_unit,
                 time_limit=time_limit,
                 threads=threads,
                 stop=stop,

@@ -5,14 +5,23 @@ from wfm.model.base import Base
 from wfm.model.benchmark import BenchmarkInstance
 from wfm.model.organisation import (
     Contract,
+    ContractDayModelLimit,
     Employee,
     EmployeeContract,
     EmployeePlanningUnit,
     EmployeeShiftSequence,
     EmployeeSkill,
+    EmployeeWish,
+    PlanningPeriod,
     PlanningUnit,
 )
-from wfm.model.planning import BreakRule, DayModel, ShiftSequence, ShiftSequenceCell
+from wfm.model.planning import (
+    BreakRule,
+    DayModel,
+    ForbiddenSuccession,
+    ShiftSequence,
+    ShiftSequenceCell,
+)
 from wfm.model.schedule import (
     LEVEL_NAMES,
     Level,
@@ -29,14 +38,18 @@ __all__ = [
     "BenchmarkInstance",
     "BreakRule",
     "Contract",
+    "ContractDayModelLimit",
     "DayModel",
     "Employee",
     "EmployeeContract",
     "EmployeePlanningUnit",
     "EmployeeShiftSequence",
     "EmployeeSkill",
+    "EmployeeWish",
+    "ForbiddenSuccession",
     "Level",
     "LevelNumber",
+    "PlanningPeriod",
     "PlanningUnit",
     "ScheduleEntry",
     "ShiftSequence",

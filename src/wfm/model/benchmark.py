@@ -1,10 +1,9 @@
-"""A planning unit imported from the Curtois & Qu benchmark, and its best roster.
+"""Where a planning unit imported from the Curtois & Qu benchmark came from, and its score.
 
-The instance text is kept whole: its rules (per-employee limits by shift type,
-minimum runs of days off, weekends) have no counterpart yet in the contracts and day
-models of the WFM model, so ``wfm.create_optimized_schedule`` reads them from here
-for such a unit, and saves the roster it finds here too (as JSON, with its
-objective), replacing the previous one only when a solve ends normally.
+The import turns the instance into the WFM model (day models, contracts, wishes,
+requirements, days off; see ``wfm.benchmark.importing``); this row records the file
+as imported, so that a roster can be checked against the original, and the
+benchmark objective of the roster saved to the Schedule level.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from wfm.model.base import Base
 
 
 class BenchmarkInstance(Base):
-    """The benchmark instance behind a planning unit, and the roster saved for it."""
+    """The benchmark instance behind a planning unit, and the objective of its saved roster."""
 
     __tablename__ = "wfm_benchmark_instances"
 
@@ -25,9 +24,9 @@ class BenchmarkInstance(Base):
         ForeignKey("wfm_planning_units.id", ondelete="CASCADE"), unique=True
     )
     name: Mapped[str] = mapped_column(String(100))
-    #: The file as imported, in the benchmark's text format.
+    #: The file as imported, in the benchmark's text format (a record: the optimizer
+    #: reads the WFM model).
     text: Mapped[str] = mapped_column(Text)
     days: Mapped[int] = mapped_column(Integer)
-    #: ``{"employee id": ["D", "", ...]}`` as JSON, or None before the first solve.
-    roster: Mapped[str | None] = mapped_column(Text, default=None)
+    #: The benchmark objective of the roster in the Schedule level, or None before a solve.
     objective: Mapped[int | None] = mapped_column(Integer, default=None)

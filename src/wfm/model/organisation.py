@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from wfm.model.activities import Skill
@@ -31,7 +31,14 @@ class PlanningUnit(Base):
 
 
 class Contract(Base):
-    """Working-time rules: weekly hours and the rest an employee is owed."""
+    """Working-time rules: weekly hours, the rest an employee is owed, and limits per period.
+
+    The weekly rules are what the week optimizer plans to. The run lengths, the
+    weekends and the minutes per planning period (and the per-day-model maxima in
+    ``ContractDayModelLimit``) are the rules of rostering over a whole planning
+    period, as in the Curtois & Qu benchmark; a unit with a ``PlanningPeriod`` is
+    optimized to them.
+    """
 
     __tablename__ = "wfm_contracts"
     __table_args__ = (
@@ -49,6 +56,54 @@ class Contract(Base):
     max_consecutive_work_days: Mapped[int] = mapped_column(Integer)
     min_rest_hours: Mapped[float] = mapped_column(Float)
     min_days_off_per_week: Mapped[int] = mapped_column(Integer)
+    #: The shortest run of working days, and of days off, between two of the other
+    #: kind (runs touching either end of a planning period are exempt).
+    min_consecutive_work_days: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    min_consecutive_days_off: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    #: The most weekends worked (Saturday or Sunday) in a planning period; None: any.
+    max_weekends: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None)
+    #: Paid minutes in a planning period; None: no limit.
+    period_minutes_min: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None)
+    period_minutes_max: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None)
+
+    day_model_limits: Mapped[list[ContractDayModelLimit]] = relationship(
+        back_populates="contract", cascade="all, delete-orphan"
+    )
+
+
+class ContractDayModelLimit(Base):
+    """The most shifts of one day model a contract allows in a planning period (0: never)."""
+
+    __tablename__ = "wfm_contract_day_model_limits"
+    __table_args__ = (CheckConstraint("max_per_period >= 0", name="max_not_negative"),)
+
+    contract_id: Mapped[int] = mapped_column(
+        ForeignKey("wfm_contracts.id", ondelete="CASCADE"), primary_key=True
+    )
+    day_model_id: Mapped[int] = mapped_column(ForeignKey("wfm_day_models.id"), primary_key=True)
+    max_per_period: Mapped[int] = mapped_column(Integer)
+
+    contract: Mapped[Contract] = relationship(back_populates="day_model_limits")
+
+
+class PlanningPeriod(Base):
+    """The days over which a unit is rostered as a whole, and its contracts' period limits count.
+
+    A unit with a planning period is optimized over the whole period at once (its
+    employees' wishes, the cover weights of its requirements and their contracts'
+    period rules), instead of week by week.
+    """
+
+    __tablename__ = "wfm_planning_periods"
+    __table_args__ = (CheckConstraint("days > 0", name="days_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    planning_unit_id: Mapped[int] = mapped_column(
+        ForeignKey("wfm_planning_units.id", ondelete="CASCADE"), unique=True
+    )
+    #: The first day (a Monday: weekends are counted from it).
+    start: Mapped[date] = mapped_column(Date)
+    days: Mapped[int] = mapped_column(Integer)
 
 
 class Employee(Base):
@@ -150,3 +205,25 @@ class EmployeeShiftSequence(Validity, Base):
 
     employee: Mapped[Employee] = relationship(back_populates="shift_sequences")
     shift_sequence: Mapped[ShiftSequence] = relationship()
+
+
+class EmployeeWish(Base):
+    """An employee's wish to work (or not to work) a day model on a day, and its weight.
+
+    The period optimizer counts ``weight`` for each wish it does not grant; the
+    Schedule page shows the wishes beside the shifts, granted or not.
+    """
+
+    __tablename__ = "wfm_employee_wishes"
+    __table_args__ = (
+        CheckConstraint("weight >= 0", name="weight_not_negative"),
+        Index("ix_wfm_employee_wishes_employee_day", "employee_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("wfm_employees.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    day_model_id: Mapped[int] = mapped_column(ForeignKey("wfm_day_models.id"))
+    #: True: wishes to work that day model on that day; False: wishes not to.
+    wanted: Mapped[bool] = mapped_column(Boolean)
+    weight: Mapped[int] = mapped_column(Integer)

@@ -54,6 +54,19 @@ class DayModel(Base):
         return f"DayModel({self.code!r})"
 
 
+class ForbiddenSuccession(Base):
+    """A rest rule: ``next_day_model`` may not be worked the day after ``day_model``."""
+
+    __tablename__ = "wfm_forbidden_successions"
+
+    day_model_id: Mapped[int] = mapped_column(
+        ForeignKey("wfm_day_models.id", ondelete="CASCADE"), primary_key=True
+    )
+    next_day_model_id: Mapped[int] = mapped_column(
+        ForeignKey("wfm_day_models.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
 class BreakRule(Base):
     """A break of a day model: its activity, length and the corridor its start lies in.
 

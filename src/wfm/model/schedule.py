@@ -98,3 +98,7 @@ class StaffRequirement(Base):
     activity_id: Mapped[int] = mapped_column(ForeignKey("wfm_activities.id"))
     start: Mapped[datetime] = mapped_column(DateTime)
     required: Mapped[float] = mapped_column(Float)
+    #: Cost per person short of / beyond ``required``, for the period optimizer;
+    #: None: its defaults.
+    under_weight: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
+    over_weight: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)

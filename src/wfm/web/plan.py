@@ -8,6 +8,7 @@ no web; ``wfm.web.plan_page`` reads the snapshot and renders this.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -18,7 +19,7 @@ from wfm.calendar import INTERVAL, at_minute, days
 from wfm.coverage import CoverageSummary, scheduled_counts, summarize
 from wfm.model import ActivityType
 from wfm.shifts import Placed
-from wfm.snapshot import Snapshot
+from wfm.snapshot import Snapshot, Wish
 
 Span = Literal["week", "day"]
 #: Hours shown when neither requirements nor entries say more.
@@ -36,6 +37,15 @@ class Run:
 
 
 @dataclass(frozen=True)
+class WishMark:
+    """An employee's wish shown in the day's cell: granted by the level or not."""
+
+    text: str
+    granted: bool
+    title: str
+
+
+@dataclass(frozen=True)
 class DayCell:
     """One employee's day in the week view."""
 
@@ -43,6 +53,7 @@ class DayCell:
     detail: str
     activity_id: int | None
     title: str
+    wishes: tuple[WishMark, ...] = ()
 
 
 @dataclass
@@ -133,9 +144,12 @@ def plan_view(snapshot: Snapshot, span: Span) -> PlanView:
         mine = [e for e in entries if e.employee_id == employee.id]
         line = Line(employee.number, employee.name, _paid_hours(mine, snapshot.activities))
         if span == "week":
-            line.cells = [
-                _day_cell([e for e in mine if e.day == d], snapshot) for d in days(start, end)
-            ]
+            wishes = [w for w in snapshot.wishes if w.employee_id == employee.id]
+            for day in days(start, end):
+                todays = [e for e in mine if e.day == day]
+                cell = _day_cell(todays, snapshot)
+                marks = tuple(_wish_mark(w, todays) for w in wishes if w.day == day)
+                line.cells.append(dataclasses.replace(cell, wishes=marks) if marks else cell)
         else:
             line.runs = _runs(mine, start, first, last, snapshot.activities)
         lines.append(line)
@@ -215,6 +229,17 @@ def _day_cell(entries: list[Placed], snapshot: Snapshot) -> DayCell:
     detail = activities[main].name + (f" + {', '.join(others)}" if others else "")
     span = f"{min(e.start for e in entries):%H:%M}-{max(e.end for e in entries):%H:%M}"
     return DayCell(span, detail, main, title)
+
+
+def _wish_mark(wish: Wish, entries: list[Placed]) -> WishMark:
+    granted = wish.granted(entries)
+    verb = "work" if wish.wanted else "not work"
+    title = (
+        f"Wishes to {verb} {wish.day_model_name} (weight {wish.weight}): "
+        f"{'granted' if granted else 'not granted'}"
+    )
+    text = f"{'wish' if wish.wanted else 'no'} {wish.day_model_name}"
+    return WishMark(text, granted, title)
 
 
 def _runs(
