@@ -234,7 +234,9 @@ def test_the_schedule_view_shows_wishes_granted_or_not(client, run_job) -> None:
         "wfm.create_optimized_schedule", start="2014-01-06", planning_unit=unit, time_limit=30.0
     ).result["roster"]
     sign_in(client, "alice")
-    week = client.get(f"/wfm/plan?level=1000&day=2014-01-06&planning_unit={unit}").text
+    # Without a day, the unit opens on its planning period's first week.
+    week = client.get(f"/wfm/plan?level=1000&planning_unit={unit}").text
+    assert "Mon 06.01.2014 \u2013 Sun 12.01.2014" in week
     # C wishes to work D Monday to Friday (weight 1); H not to work D on Wednesday (3).
     for staff, wanted, days in (("C", True, range(5)), ("H", False, [2])):
         row = re.search(

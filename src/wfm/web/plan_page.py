@@ -7,11 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import Engine, select
 
 from jobprocessor.web.extensions import Caller, WebContext, page_caller, render, web
 from wfm.calendar import monday_of
 from wfm.db import read_session
 from wfm.errors import WfmError
+from wfm.model import PlanningPeriod
 from wfm.snapshot import load_snapshot
 from wfm.web.actions import engine_of
 from wfm.web.lookups import load_lookups
@@ -35,11 +37,11 @@ def plan(
     """Each employee's shifts in a level, and coverage against the requirements."""
     engine = engine_of(context)
     lookups = load_lookups(engine)
-    shown = day or lookups.week()
+    unit = planning_unit or (lookups.planning_units[0].id if lookups.planning_units else None)
+    shown = day or _first_week(engine, unit) or lookups.week()
     start = monday_of(shown) if span == "week" else shown
     end = start + timedelta(days=6 if span == "week" else 0)
     step = timedelta(days=7 if span == "week" else 1)
-    unit = planning_unit or (lookups.planning_units[0].id if lookups.planning_units else None)
     view, problem = None, ""
     if unit is None:
         problem = "There is no WFM data yet: start the demo or seed it first."
@@ -66,3 +68,19 @@ def plan(
         previous=start - step,
         next=start + step,
     )
+
+
+def _first_week(engine: Engine, unit: int | None) -> date | None:
+    """A unit planned over a period opens on the period's first week, unless it has
+    the current week (an imported benchmark instance starts in 2014)."""
+    if unit is None:
+        return None
+    with read_session(engine) as session:
+        period = session.scalars(
+            select(PlanningPeriod).where(PlanningPeriod.planning_unit_id == unit)
+        ).one_or_none()
+    if period is None:
+        return None
+    today = date.today()
+    inside = period.start <= today < period.start + timedelta(days=period.days)
+    return today if inside else period.start
