@@ -11,10 +11,10 @@ one. That gives
    before (every one is feasible on its own, so the whole roster is), far better
    than CP-SAT's own first solution on the larger instances;
 2. on a small model, column generation and a dive (below) for a few seconds, then
-   CP-SAT on the whole model from the best roster so far for the rest of the time:
-   there CP-SAT is the better tool for the last steps, and proves instance 1
-   optimal; from the dive's roster it finds Instance4's best known in seconds, from
-   its own start in some runs only (hinting the first roster alone measured worse);
+   CP-SAT on the whole model from the best roster so far for a quarter of the time
+   (it proves instance 1 optimal), then the neighbourhoods of 4.: the best known
+   values of instances 1-4 within seconds, where CP-SAT from its own start reached
+   them in some runs only;
 3. on a large model, column generation over employee rosters and a dive from its
    master (``wfm.benchmark.columns``): its relaxation keeps the under-cover that
    the shift model's loses, so its rosters (and its lower bound) are far better than
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from wfm.benchmark.columns import RosterMaster, seed_master
+from wfm.benchmark.columns import GAIN, RosterMaster, seed_master
 from wfm.benchmark.control import StopFlag
 from wfm.benchmark.instance import Instance
 from wfm.benchmark.model import Cell, Model, build, penalty, roster_of
@@ -65,12 +65,16 @@ PROBATION = 8.0
 SMALL_MODEL = 2000
 #: The share of the time limit given to column generation and its dive on a large model.
 COLUMNS_SHARE = 0.8
-#: The most of the time limit for column generation on a small model. It settles in
-#: 0.2-2 s there, and CP-SAT from its roster does better than from its own start:
-#: Instance4, 60 s, three seeds: 1,716 (the best known) after 2.7-4.2 s, where
-#: CP-SAT alone ended at 1,716-1,725 and from the first roster at 1,722; Instance3:
-#: the dive's roster is 1,001 (best known) after 0.6 s; Instance2 828 after 17 s.
+#: The most of the time limit for column generation on a small model, priced to the
+#: end there (it settles in 0.1-2.3 s). From its dive, CP-SAT and then the
+#: neighbourhoods reached the best known on instances 1-4 within 3.4 s in each of six
+#: runs (60 s, seeds 0-3); CP-SAT from its own start, the earlier default, ended at
+#: 832 on Instance2 and 1,725 / 1,721 on Instance4 in some runs, and CP-SAT alone
+#: from the dive could stall a point away (1,717, 1,003) for the whole minute.
 SMALL_COLUMNS_SHARE = 0.3
+#: The most of the time for CP-SAT on a small model after column generation; the rest
+#: goes to the neighbourhoods.
+SMALL_FULL_SHARE = 0.25
 #: The part of that share for pricing before the dive starts ...
 GENERATE_PART = 0.5
 #: ... and the part kept for CP-SAT on the employees a dive out of time leaves free.
@@ -276,7 +280,7 @@ class _Search:
             self.bound = max(self.bound, round(solver.best_objective_bound))
             self.proved = self.objective is not None and self.objective <= self.bound
 
-    def columns(self, seconds: float) -> None:
+    def columns(self, seconds: float, *, gain: float = GAIN) -> None:
         """Column generation, a dive that fixes most employees to rosters of its master,
         and CP-SAT on the employees left free, everybody else fixed (see
         ``wfm.benchmark.columns``); the roster found is kept if better."""
@@ -285,7 +289,7 @@ class _Search:
         began = time.monotonic()
         master = RosterMaster(self.instance, self.stop, self.settings.threads, self.settings.seed)
         seed_master(master, self.best)
-        master.generate(began + seconds * GENERATE_PART)
+        master.generate(began + seconds * GENERATE_PART, gain=gain)
         with self.lock:
             self.bound = max(self.bound, master.bound)
             self.proved = self.objective is not None and self.objective <= self.bound
@@ -501,13 +505,15 @@ def solve(
     share = chosen.full_share if lns else 1.0
     if lns and chosen.columns_share > 0:
         search.columns(min(search.left(), time_limit * chosen.columns_share))
-    else:
-        hint = chosen.hint_whole
-        if not large and chosen.small_columns_share > 0:
-            search.columns(min(search.left(), time_limit * chosen.small_columns_share))
-            hint = True
+    elif not large and chosen.small_columns_share > 0 and search.best is not None:
+        # Column generation to the end (gain 0: its relaxation is the best known on
+        # instances 2-4), CP-SAT from its roster for a while (it proves instance 1),
+        # then the neighbourhoods, which close the last points where CP-SAT stalls.
+        search.columns(min(search.left(), time_limit * chosen.small_columns_share), gain=0)
         if not search.proved:
-            search.full(min(search.left(), time_limit * share), hint=hint)
+            search.full(min(search.left(), time_limit * SMALL_FULL_SHARE), hint=True)
+    else:
+        search.full(min(search.left(), time_limit * share), hint=chosen.hint_whole)
     if chosen.neighbourhoods:
         search.neighbourhoods()  # on a small model only when CP-SAT stopped early
     if search.best is None:
