@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from wfm.benchmark.columns import GAIN, RosterMaster, seed_master
+from wfm.benchmark.columns import RosterMaster, seed_master
 from wfm.benchmark.control import StopFlag
 from wfm.benchmark.instance import Instance
 from wfm.benchmark.model import Cell, Model, build, penalty, roster_of
@@ -280,7 +280,7 @@ class _Search:
             self.bound = max(self.bound, round(solver.best_objective_bound))
             self.proved = self.objective is not None and self.objective <= self.bound
 
-    def columns(self, seconds: float, *, gain: float = GAIN) -> None:
+    def columns(self, seconds: float) -> None:
         """Column generation, a dive that fixes most employees to rosters of its master,
         and CP-SAT on the employees left free, everybody else fixed (see
         ``wfm.benchmark.columns``); the roster found is kept if better."""
@@ -289,7 +289,7 @@ class _Search:
         began = time.monotonic()
         master = RosterMaster(self.instance, self.stop, self.settings.threads, self.settings.seed)
         seed_master(master, self.best)
-        master.generate(began + seconds * GENERATE_PART, gain=gain)
+        master.generate(began + seconds * GENERATE_PART)
         with self.lock:
             self.bound = max(self.bound, master.bound)
             self.proved = self.objective is not None and self.objective <= self.bound
@@ -506,10 +506,10 @@ def solve(
     if lns and chosen.columns_share > 0:
         search.columns(min(search.left(), time_limit * chosen.columns_share))
     elif not large and chosen.small_columns_share > 0 and search.best is not None:
-        # Column generation to the end (gain 0: its relaxation is the best known on
+        # Column generation (its relaxation is within 2-4 of the best known on
         # instances 2-4), CP-SAT from its roster for a while (it proves instance 1),
         # then the neighbourhoods, which close the last points where CP-SAT stalls.
-        search.columns(min(search.left(), time_limit * chosen.small_columns_share), gain=0)
+        search.columns(min(search.left(), time_limit * chosen.small_columns_share))
         if not search.proved:
             search.full(min(search.left(), time_limit * SMALL_FULL_SHARE), hint=True)
     else:
