@@ -21,7 +21,7 @@ from jobprocessor.registry import registry
 from wfm.benchmark.importing import import_instance
 from wfm.benchmark.instance import Instance, parse_instance
 from wfm.benchmark.period import load_period_unit
-from wfm.db import read_session
+from wfm.db import read_session, write_session
 from wfm.errors import WfmError
 from wfm.model import (
     Activity,
@@ -170,3 +170,12 @@ def test_a_start_that_is_not_a_monday_is_refused_at_submission() -> None:
         registry.get("wfm.import_benchmark").validate(
             {"text": text, "unit_name": "x", "start": "2026-01-06"}
         )
+
+
+def test_a_period_that_is_not_whole_weeks_from_a_monday_is_refused(engine) -> None:
+    text = (INSTANCES / "Instance1.txt").read_text()
+    unit, _ = import_instance(engine, text, "Instance1")
+    with write_session(engine) as session:
+        session.scalars(select(PlanningPeriod)).one().days = 10
+    with pytest.raises(WfmError, match="must start on a Monday and last whole weeks"):
+        load_period_unit(engine, unit)

@@ -102,6 +102,12 @@ def load_period_unit(engine: Engine, planning_unit_id: int) -> PeriodUnit | None
 
 def _read(session: Session, period: PlanningPeriod) -> PeriodUnit:
     unit_id, start, days = period.planning_unit_id, period.start, period.days
+    if start.weekday() != 0 or days % 7:
+        # Weekends are counted from day 0 as a Monday, over whole weeks.
+        raise WfmError(
+            f"planning unit {unit_id}: its planning period must start on a Monday and "
+            f"last whole weeks (it starts on {start:%A} {start} and lasts {days} days)"
+        )
     end = start + timedelta(days=days - 1)
     prefix = f"{unit_id}."
     employees = list(
