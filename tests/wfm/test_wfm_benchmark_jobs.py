@@ -20,7 +20,7 @@ from wfm_data import cancel_once_progress_says
 from jobprocessor.errors import InvalidInput
 from jobprocessor.model import Actor, Role, Status
 from jobprocessor.registry import registry
-from wfm.benchmark.period import load_roster
+from wfm.benchmark.period import load_period_unit, load_roster, save_roster
 from wfm.db import read_session
 from wfm.errors import WfmError
 from wfm.model import BenchmarkInstance, PlanningUnit, ScheduleEntry
@@ -92,6 +92,12 @@ def test_cancel_mid_solve_ends_canceled_and_keeps_the_saved_roster(
     text = (INSTANCES / "Instance4.txt").read_text()
     imported = run_job("wfm.import_benchmark", text=text, unit_name="Instance4")
     unit = imported.result["planning_unit"]
+    period = load_period_unit(engine, unit)
+    assert period is not None
+    # A roster saved before (any will do: the cancel must leave it as it is).
+    first = next(iter(period.shifts))
+    saved = {staff: [first] + [""] * (period.instance.days - 1) for staff in period.employees}
+    save_roster(engine, period, saved, 99_999)
     start_worker(concurrency=1, apps=["wfm.jobs"])
     job = service.submit(
         PLANNER,
@@ -103,4 +109,4 @@ def test_cancel_mid_solve_ends_canceled_and_keeps_the_saved_roster(
     assert service.get(ADMIN, job.id).status is Status.CANCELED
     events = [e.event for e in service.report(ADMIN, job.id).events]
     assert "stopped_by_force" not in events
-    assert load_roster(engine, unit) is None
+    assert load_roster(engine, unit) == (saved, 99_999)
