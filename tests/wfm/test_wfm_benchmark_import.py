@@ -179,3 +179,12 @@ def test_a_period_that_is_not_whole_weeks_from_a_monday_is_refused(engine) -> No
         session.scalars(select(PlanningPeriod)).one().days = 10
     with pytest.raises(WfmError, match="must start on a Monday and last whole weeks"):
         load_period_unit(engine, unit)
+
+
+def test_a_code_taken_by_a_hand_made_activity_is_refused_and_nothing_stored(engine) -> None:
+    with write_session(engine) as session:  # the first unit's id is 1
+        session.add(Activity(code="1.D", name="Mine", type=ActivityType.PRESENCE))
+    text = (INSTANCES / "Instance1.txt").read_text()
+    with pytest.raises(WfmError, match=r"an activity coded '1\.D' exists already"):
+        import_instance(engine, text, "Instance1")
+    assert _counts(engine) == (0, 0, 0)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from wfm.benchmark.instance import Instance, Staff, parse_instance
 from wfm.calendar import INTERVAL, at_minute
@@ -125,6 +125,9 @@ def _day_models(session: Session, unit_id: int, instance: Instance) -> dict[str,
             latest_start=begin,
             length=shift.minutes,
         )
+    codes = [m.code for m in models.values()]
+    _refuse_taken(session, Activity.code, codes, "an activity coded")
+    _refuse_taken(session, DayModel.code, codes, "a day model coded")
     session.add_all(models.values())
     session.flush()
     session.add_all(
@@ -155,7 +158,7 @@ def _contract(
     # left open (0 to 168) with the period's minimum spread over its weeks as target.
     target = round(staff.min_total_minutes / 60 / weeks, 2)
     return Contract(
-        name=f"{unit.name[:70]} · contract {number}",
+        name=f"{unit.name[:60]} · contract {number} (unit {unit.id})",
         hours_min=0.0,
         hours_target=min(target, 168.0),
         hours_max=168.0,
@@ -198,14 +201,23 @@ def _employees(
             EmployeePlanningUnit(planning_unit_id=unit.id, valid_from=start, valid_to=end)
         )
         employees[staff.id] = employee
-    taken = session.scalars(
-        select(Employee.number).where(Employee.number.in_([e.number for e in employees.values()]))
-    ).first()
-    if taken is not None:
-        raise WfmError(f"an employee numbered {taken!r} exists already")
+    numbers = [e.number for e in employees.values()]
+    _refuse_taken(session, Employee.number, numbers, "an employee numbered")
+    names = [c.name for c in contracts.values()]
+    _refuse_taken(session, Contract.name, names, "a contract named")
     session.add_all(employees.values())
     session.flush()
     return employees
+
+
+def _refuse_taken(
+    session: Session, column: InstrumentedAttribute[str], values: list[str], what: str
+) -> None:
+    """A clear error, before the insert, for a unique value another row has (a unit
+    id reused on SQLite after a unit was deleted, or a hand-made row)."""
+    taken = session.scalars(select(column).where(column.in_(values))).first()
+    if taken is not None:
+        raise WfmError(f"{what} {taken!r} exists already")
 
 
 def _days_off(
@@ -225,6 +237,7 @@ def _days_off(
         plannable=False,
         color=DAY_OFF_COLOR,
     )
+    _refuse_taken(session, Activity.code, [off.code], "an activity coded")
     session.add(off)
     session.flush()
     rows = []
