@@ -310,7 +310,12 @@ class WorkerProcess:
         os.killpg(self.process.pid, signal.SIGCONT)
 
     def wait(self, timeout: float = 60) -> int:
-        return self.process.wait(timeout)
+        """The exit code; a worker still running after ``timeout`` fails the test with
+        its log, which says where it was (TimeoutExpired alone does not)."""
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the worker did not exit within {timeout:g} s; its log:\n{self.output()}")
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
