@@ -21,15 +21,16 @@ one transaction, so a bad file or a clash leaves no trace.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from wfm.benchmark.instance import Instance, Staff, parse_instance
-from wfm.calendar import INTERVAL, at_minute
+from wfm.calendar import at_minute, interval_starts
 from wfm.db import write_session
 from wfm.errors import WfmError
+from wfm.levels import insert_entries
 from wfm.model import (
     Activity,
     ActivityType,
@@ -45,9 +46,9 @@ from wfm.model import (
     LevelNumber,
     PlanningPeriod,
     PlanningUnit,
-    ScheduleEntry,
     StaffRequirement,
 )
+from wfm.shifts import full_day_entry
 
 #: Day 0 of every instance unless the import is told otherwise: the XML versions of
 #: the benchmark start on this Monday.
@@ -240,22 +241,15 @@ def _days_off(
     _refuse_taken(session, Activity.code, [off.code], "an activity coded")
     session.add(off)
     session.flush()
-    rows = []
-    for staff_id, days in instance.days_off.items():
-        for day_index in sorted(days):
-            day = start + timedelta(days=day_index)
-            rows.append(
-                {
-                    "level": LevelNumber.SCHEDULE.value,
-                    "employee_id": employees[staff_id].id,
-                    "day": day,
-                    "start": at_minute(day, 0),
-                    "end": at_minute(day + timedelta(days=1), 0),
-                    "activity_id": off.id,
-                    "day_model_id": None,
-                }
-            )
-    session.execute(insert(ScheduleEntry), rows)
+    insert_entries(
+        session,
+        LevelNumber.SCHEDULE.value,
+        (
+            full_day_entry(employees[staff_id].id, start + timedelta(days=index), off.id)
+            for staff_id, days in instance.days_off.items()
+            for index in sorted(days)
+        ),
+    )
 
 
 def _wishes(
@@ -290,13 +284,13 @@ def _cover(
     rows = []
     for cover in instance.cover:
         model = models[cover.shift]
-        first: datetime = at_minute(start + timedelta(days=cover.day), model.earliest_start)
-        for offset in range(0, model.length, INTERVAL):
+        first = at_minute(start + timedelta(days=cover.day), model.earliest_start)
+        for moment in interval_starts(first, first + timedelta(minutes=model.length)):
             rows.append(
                 {
                     "planning_unit_id": unit_id,
                     "activity_id": model.base_activity_id,
-                    "start": first + timedelta(minutes=offset),
+                    "start": moment,
                     "required": float(cover.requirement),
                     "under_weight": float(cover.under_weight),
                     "over_weight": float(cover.over_weight),

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from wfm.benchmark.instance import Cover, Instance, Request, Shift, Staff
 from wfm.calendar import at_minute
 from wfm.db import read_session, write_session
 from wfm.errors import WfmError
+from wfm.levels import insert_entries
 from wfm.model import (
     Activity,
     ActivityType,
@@ -37,7 +38,6 @@ from wfm.model import (
     DayModel,
     Employee,
     EmployeeContract,
-    EmployeePlanningUnit,
     EmployeeWish,
     ForbiddenSuccession,
     LevelNumber,
@@ -45,6 +45,8 @@ from wfm.model import (
     ScheduleEntry,
     StaffRequirement,
 )
+from wfm.shifts import Placed
+from wfm.snapshot import select_employees
 
 Roster = dict[str, list[str]]
 #: Cost per person short of or beyond a requirement without weights (the benchmark's).
@@ -110,18 +112,13 @@ def _read(session: Session, period: PlanningPeriod) -> PeriodUnit:
         )
     end = start + timedelta(days=days - 1)
     prefix = f"{unit_id}."
+    members = select_employees(session, unit_id, start, end, None)
     employees = list(
         session.scalars(
             select(Employee)
-            .join(EmployeePlanningUnit)
-            .where(EmployeePlanningUnit.planning_unit_id == unit_id)
-            .where(EmployeePlanningUnit.valid_from <= end)
-            .where(
-                EmployeePlanningUnit.valid_to.is_(None) | (EmployeePlanningUnit.valid_to >= start)
-            )
+            .where(Employee.id.in_(members))
             .options(selectinload(Employee.contracts).selectinload(EmployeeContract.contract))
             .order_by(Employee.id)
-            .distinct()
         )
     )
     if not employees:
@@ -328,36 +325,24 @@ def _cover(
 
 def save_roster(engine: Engine, unit: PeriodUnit, roster: Roster, objective: int) -> None:
     """Put ``roster`` in the Schedule level in place of the unit's shifts of the period."""
-    model_ids = [m.id for m in unit.shifts.values()]
-    rows = []
+    entries = []
     for staff_id, line in roster.items():
         for index, shift_id in enumerate(line):
-            if not shift_id:
-                continue
-            model = unit.shifts[shift_id]
-            day = unit.start + timedelta(days=index)
-            begin = at_minute(day, model.start)
-            rows.append(
-                {
-                    "level": LEVEL,
-                    "employee_id": unit.employees[staff_id],
-                    "day": day,
-                    "start": begin,
-                    "end": begin + timedelta(minutes=model.length),
-                    "activity_id": model.activity_id,
-                    "day_model_id": model.id,
-                }
-            )
+            if shift_id:
+                model, day = unit.shifts[shift_id], unit.start + timedelta(days=index)
+                begin, end = at_minute(day, model.start), at_minute(day, model.start + model.length)
+                entries.append(
+                    Placed(unit.employees[staff_id], day, begin, end, model.activity_id, model.id)
+                )
     with write_session(engine) as session:
         session.execute(
             delete(ScheduleEntry)
             .where(ScheduleEntry.level == LEVEL)
             .where(ScheduleEntry.employee_id.in_(list(unit.employees.values())))
             .where(ScheduleEntry.day >= unit.start, ScheduleEntry.day <= unit.end)
-            .where(ScheduleEntry.day_model_id.in_(model_ids))
+            .where(ScheduleEntry.day_model_id.in_([m.id for m in unit.shifts.values()]))
         )
-        if rows:
-            session.execute(insert(ScheduleEntry), rows)
+        insert_entries(session, LEVEL, entries)
         record = session.scalars(
             select(BenchmarkInstance).where(
                 BenchmarkInstance.planning_unit_id == unit.planning_unit_id
