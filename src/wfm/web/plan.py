@@ -8,9 +8,8 @@ no web; ``wfm.web.plan_page`` reads the snapshot and renders this.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
@@ -149,7 +148,7 @@ def plan_view(snapshot: Snapshot, span: Span) -> PlanView:
                 todays = [e for e in mine if e.day == day]
                 cell = _day_cell(todays, snapshot)
                 marks = tuple(_wish_mark(w, todays) for w in wishes if w.day == day)
-                line.cells.append(dataclasses.replace(cell, wishes=marks) if marks else cell)
+                line.cells.append(replace(cell, wishes=marks) if marks else cell)
         else:
             line.runs = _runs(mine, start, first, last, snapshot.activities)
         lines.append(line)
