@@ -1,9 +1,10 @@
 """Fixtures shared by every test: databases, services and worker processes.
 
 Every engine test runs twice, on SQLite and on PostgreSQL (``database_url`` is
-parametrised). Each test gets a fresh database cloned from a template that has
-the schema already applied: a file copy on SQLite, ``CREATE DATABASE … TEMPLATE``
-on PostgreSQL. A PostgreSQL server that cannot be reached fails the tests; it is
+parametrised). Each test gets an empty database with the schema already applied:
+on SQLite a copy of a template file, on PostgreSQL a database cloned from a template
+with ``CREATE DATABASE … TEMPLATE`` and emptied for the next test after it
+(``pg_pool.py``). A PostgreSQL server that cannot be reached fails the tests; it is
 never skipped.
 """
 
@@ -16,7 +17,6 @@ import signal
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from jobprocessor.store.schema import upgrade
 from jobprocessor.store.tables import job_artifacts, job_entries, workers
 from jobprocessor.store.users import UserStore
 from jobprocessor.worker import Worker
+from pg_pool import DatabasePool
 from waiting import wait_until
 
 #: Fixtures of the web tests and of the partition tests live beside this file.
@@ -138,6 +139,13 @@ def pg_template() -> Iterator[str]:
         admin.execute(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)")
 
 
+@pytest.fixture(scope="session")
+def pg_pool() -> Iterator[DatabasePool]:
+    pool = DatabasePool(_pg_dsn, make_url(PG_ADMIN_URL).database or "postgres")
+    yield pool
+    pool.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database of each kind."""
@@ -147,14 +155,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{path}"
         return
     template = request.getfixturevalue("pg_template")
-    name = f"jobprocessor_test_{uuid.uuid4().hex[:12]}"
-    with _pg_admin() as admin:
-        admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    pool = request.getfixturevalue("pg_pool")
+    name = pool.take(template)
     try:
         yield _pg_url(name)
     finally:
-        with _pg_admin() as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        pool.give_back(name)
 
 
 @pytest.fixture
