@@ -18,6 +18,11 @@ kernel time varies more than the statement's own.
         [--databases sqlite,postgresql] [--rounds 3000] [--jobs-per-round 1] [--runs 3] \\
         [--async-commit]
 
+``--statements`` (SQLite) also splits a round's time among its statements: sqlite3's
+trace callback stamps each statement as it begins, so a statement's time is from its
+stamp to the next one's (the Python between them included), the COMMIT's to the
+round's end.
+
 A table in Markdown goes to stdout; ``bench/engine_changes.md`` (change 34 and the
 profile after it) shows how it was used.
 """
@@ -29,10 +34,12 @@ import os
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
+from sqlalchemy import event
 
 from bench.peers.jobprocessor_peer import JobProcessorSystem
 from bench.services import PG_ADMIN
@@ -55,6 +62,38 @@ class Run:
     wall_p50: float
     wall_p95: float
     cpu: float
+    #: Milliseconds a round per kind of statement (SQLite with ``--statements``).
+    statements: dict[str, float] = field(default_factory=dict)
+
+
+class StatementClock:
+    """Stamps of a SQLite round's statements, from the connection's trace callback."""
+
+    def __init__(self) -> None:
+        self.stamps: list[tuple[float, str]] = []
+        self.totals: Counter[str] = Counter()
+
+    def trace(self, sql: str) -> None:
+        self.stamps.append((time.perf_counter(), _kind(sql)))
+
+    def end_round(self, counted: bool) -> None:
+        ends = [stamp for stamp, _ in self.stamps[1:]] + [time.perf_counter()]
+        if counted:
+            for (began, kind), ended in zip(self.stamps, ends, strict=True):
+                self.totals[kind] += ended - began
+        self.stamps.clear()
+
+
+def _kind(sql: str) -> str:
+    words = sql.split()
+    first = words[0].upper() if words else "?"
+    if first == "UPDATE":
+        return "take (UPDATE)" if "attempts + 1" in sql else "finish (UPDATE)"
+    if first in ("WITH", "SELECT"):
+        return "claim (SELECT)"
+    if first == "INSERT":
+        return "events (INSERT)"
+    return first
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -78,7 +117,14 @@ def round_backend_pid(database: str) -> int:
     return int(row[0])
 
 
-def measure(database: str, rounds: int, per_round: int, *, async_commit: bool = False) -> Run:
+def measure(
+    database: str,
+    rounds: int,
+    per_round: int,
+    *,
+    async_commit: bool = False,
+    statements: bool = False,
+) -> Run:
     """Queue the jobs, then time ``rounds`` rounds of ``per_round`` outcomes and claims."""
     system = JobProcessorSystem(database)
     system.reset()
@@ -88,6 +134,9 @@ def measure(database: str, rounds: int, per_round: int, *, async_commit: bool = 
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:  # read by new sessions
             admin.execute("ALTER DATABASE bench_jobprocessor SET synchronous_commit = off")
     engine = create_db_engine(system.url, pool_size=2)
+    clock = StatementClock() if statements and database == "sqlite" else None
+    if clock is not None:
+        event.listen(engine, "connect", lambda driver, _: driver.set_trace_callback(clock.trace))
     store = JobStore(engine)
     liveness = store.workers.liveness(WORKER, silence=600)
     liveness.register(host="bench", pid=os.getpid(), slots=per_round)
@@ -106,8 +155,12 @@ def measure(database: str, rounds: int, per_round: int, *, async_commit: bool = 
                 cpu_before = cpu_of()
             outcomes = [(RunLease.of(job), Outcome(Status.SUCCEEDED)) for job in running]
             began = time.perf_counter()
+            if clock is not None:
+                clock.stamps.clear()
             held, running = store.finish_and_claim(WORKER, outcomes, claim)
             walls.append(time.perf_counter() - began)
+            if clock is not None:
+                clock.end_round(counted=number >= WARM_UP)
             if not all(held) or len(running) != per_round:
                 raise RuntimeError(f"round {number}: outcomes held {held}, {len(running)} claimed")
         cpu = (cpu_of() - cpu_before) / rounds
@@ -122,6 +175,7 @@ def measure(database: str, rounds: int, per_round: int, *, async_commit: bool = 
         wall_p50=1e3 * statistics.median(measured),
         wall_p95=1e3 * statistics.quantiles(measured, n=20)[18],
         cpu=1e3 * cpu,
+        statements={k: 1e3 * v / rounds for k, v in clock.totals.items()} if clock else {},
     )
 
 
@@ -140,6 +194,14 @@ def table(runs: Sequence[Run], per_round: int) -> str:
         "CPU: PostgreSQL's server process of the round's connection; SQLite: this "
         "process (the engine's Python included)."
     )
+    split = [run for run in runs if run.statements]
+    if split:
+        kinds = sorted({kind for run in split for kind in run.statements})
+        lines += ["", "| run | " + " | ".join(kinds) + " |", "|---" + "|---:" * len(kinds) + "|"]
+        for number, run in enumerate(split, 1):
+            cells = " | ".join(f"{run.statements.get(kind, 0):.3f}" for kind in kinds)
+            lines.append(f"| {run.database} {number} | {cells} |")
+        lines += ["", "Milliseconds a round per statement, from its start to the next one's."]
     return "\n".join(lines)
 
 
@@ -154,6 +216,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="PostgreSQL: leave the WAL flush out of the round (synchronous_commit = off)",
     )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="SQLite: split the round's time among its statements",
+    )
     args = parser.parse_args(argv)
     databases = [d for d in args.databases.split(",") if d]
     unknown = set(databases) - {"sqlite", "postgresql"}
@@ -164,7 +231,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for database in databases:
             print(f"run {number + 1}: {database}", file=sys.stderr)
             runs.append(
-                measure(database, args.rounds, args.jobs_per_round, async_commit=args.async_commit)
+                measure(
+                    database,
+                    args.rounds,
+                    args.jobs_per_round,
+                    async_commit=args.async_commit,
+                    statements=args.statements,
+                )
             )
     print(table(runs, args.jobs_per_round))
     return 0
