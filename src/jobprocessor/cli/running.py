@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
@@ -49,6 +50,9 @@ def run_worker(the_worker: Worker, foreground: Callable[[], None] | None = None)
         except BaseException as error:
             failures.append(error)
 
+    interval = the_worker.store.backend.switch_interval
+    if interval is not None:
+        sys.setswitchinterval(interval)  # the whole process's: it is the worker's
     runner = threading.Thread(target=run, name="worker")
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)

@@ -47,6 +47,10 @@ class Backend(abc.ABC):
     concurrent_rounds: ClassVar[bool]
     #: A claim takes the database's only write lock: look for work (lock-free) first.
     look_before_claim: ClassVar[bool]
+    #: The GIL switch interval of a worker's process, in seconds (None: Python's 5 ms).
+    #: A job's hand-overs between the worker's threads each wait for the GIL; see
+    #: bench/engine_changes.md (change 37) for what a shorter one gains on each database.
+    switch_interval: ClassVar[float | None]
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -141,6 +145,7 @@ class PostgresBackend(Backend):
     name = "postgresql"
     concurrent_rounds = True
     look_before_claim = False
+    switch_interval = None
 
     def run_round(
         self,
@@ -232,6 +237,7 @@ class SqliteBackend(Backend):
     name = "sqlite"
     concurrent_rounds = False
     look_before_claim = True
+    switch_interval = 0.0005
 
     def run_round(
         self,
