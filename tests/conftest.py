@@ -148,7 +148,7 @@ def pg_pool() -> Iterator[DatabasePool]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database of each kind."""
+    """An empty, migrated database of each kind."""
     if request.param == "sqlite":
         path = tmp_path / "jobs.sqlite3"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)

@@ -99,8 +99,11 @@ class DatabasePool:
     def take(self, template: str) -> str:
         """The name of an empty database cloned from ``template``."""
         free = self._free.setdefault(template, [])
-        if free:
-            return free.pop()
+        while free:
+            name = free.pop()
+            if self._untouched(name, self._templates[template]):
+                return name
+            self._drop(name)
         if template not in self._templates:
             # A session in the template would stop it from being cloned: closed at once.
             with psycopg.connect(self._dsn_for(template)) as connection:
@@ -165,6 +168,22 @@ class DatabasePool:
         for table in vacuum:
             session.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
         return True
+
+    def _untouched(self, name: str, template: _Template) -> bool:
+        """Still empty and with no session but the pool's: a process the last test
+        left behind (one its fixtures did not stop) would have written or connected
+        since the database was emptied."""
+        try:
+            session = self._session(name)
+            others = self._session(self._admin_database).execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
+                (name, session.info.backend_pid),
+            )
+            filled = _filled_tables(session, template.tables) - template.rows.keys()
+            return others.fetchone() == (0,) and not filled
+        except psycopg.Error:
+            self._forget_sessions()
+            return False
 
     def _session(self, database: str) -> Connection:
         session = self._sessions.get(database)
