@@ -53,8 +53,10 @@ def _py_spy() -> Path:
     return found
 
 
-def record(store: str, slots: int, jobs: int, seconds: float, rate: int, raw: Path) -> int:
-    """Sample a burn-down's worker; returns the jobs it started while sampled."""
+def record(
+    store: str, slots: int, jobs: int, seconds: float, rate: int, raw: Path
+) -> tuple[int, int]:
+    """Sample a burn-down's worker: (its pid, the jobs it started while sampled)."""
     system = JobProcessorSystem(store)
     stamps = Stamps(RESULTS / "profile-stamps")
     system.reset()
@@ -79,7 +81,7 @@ def record(store: str, slots: int, jobs: int, seconds: float, rate: int, raw: Pa
     finally:
         worker.kill()
         system.close()
-    return started
+    return worker.process.pid, started
 
 
 def split(raw: Path, supervisor: int) -> tuple[Stacks, Stacks]:
@@ -124,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--slots", default="1,4")
     parser.add_argument(
-        "--jobs", type=int, default=40_000, help="jobs queued before the worker starts"
+        "--jobs", type=int, default=30_000, help="jobs queued before the worker starts"
     )
     parser.add_argument("--seconds", type=float, default=8, help="how long to sample")
     parser.add_argument("--rate", type=int, default=250, help="samples per second")
@@ -136,9 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         for slots in map(int, args.slots.split(",")):
             name = f"flame-{store}-{slots}"
             raw = RESULTS / f"{name}.txt"
-            started = record(store, slots, args.jobs, args.seconds, args.rate, raw)
-            supervisor = int(_PROCESS.match(raw.read_text().split(";", 1)[0]).group(1))  # type: ignore[union-attr]
-            own, jobs = split(raw, supervisor)
+            pid, started = record(store, slots, args.jobs, args.seconds, args.rate, raw)
+            own, jobs = split(raw, pid)
             title = f"{store}, {slots} slot(s): {started} jobs in {args.seconds:g} s under py-spy"
             for part, stacks in (("supervisor", own), ("job", jobs)):
                 root = flamegraph.tree(stacks, root=f"{part} process(es)")
