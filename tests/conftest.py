@@ -321,6 +321,9 @@ class WorkerProcess:
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
+            self.signal(signal.SIGUSR1)  # the worker writes its threads' stacks to its log
+            with contextlib.suppress(AssertionError):
+                wait_until(lambda: "Thread 0x" in self.output(), timeout=5, what="stacks")
             pytest.fail(f"the worker did not exit within {timeout:g} s; its log:\n{self.output()}")
 
     def output(self) -> str:

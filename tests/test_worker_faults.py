@@ -350,6 +350,20 @@ def test_sigterm_cancels_a_job_longer_than_the_shutdown_timeout(
     assert worker_id not in {w["id"] for w in service.store.workers.live()}
 
 
+def test_sigusr1_writes_every_threads_stack_and_the_worker_runs_on(
+    service: JobService, spawn_worker
+) -> None:
+    worker = spawn_worker(concurrency=1)
+    worker.signal(signal.SIGUSR1)
+    wait_until(lambda: "_claim_loop" in worker.output(), what="the claim loop's stack")
+    assert "Thread 0x" in worker.output()
+
+    job = service.submit(ADMIN, "diag.noop", {})
+    assert wait_for_status(service, job.id, Status.SUCCEEDED)
+    worker.signal(signal.SIGTERM)
+    assert worker.wait(15) == 0
+
+
 def test_second_signal_stops_at_once_without_waiting_for_the_shutdown_timeout(
     service: JobService, spawn_worker
 ) -> None:

@@ -8,6 +8,7 @@ only waits, or serves the web console.
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import signal
 import sys
@@ -56,6 +57,9 @@ def run_worker(the_worker: Worker, foreground: Callable[[], None] | None = None)
     runner = threading.Thread(target=run, name="worker")
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # SIGUSR1 writes every thread's stack to stderr, the worker running on: where a
+    # worker that does not stop (or does not claim) is waiting.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     runner.start()
     try:
         if foreground is not None:
