@@ -109,8 +109,17 @@ def _pg_url(database: str) -> str:
     return make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
 
 
+#: The database the admin connection uses (to create and drop the others).
+PG_ADMIN_DATABASE = make_url(PG_ADMIN_URL).database or "postgres"
+
+
 def _pg_admin() -> psycopg.Connection[Any]:
-    return psycopg.connect(_pg_dsn(make_url(PG_ADMIN_URL).database or "postgres"), autocommit=True)
+    return psycopg.connect(_pg_dsn(PG_ADMIN_DATABASE), autocommit=True)
+
+
+def new_pg_pool() -> DatabasePool:
+    """A pool of test databases on the tests' PostgreSQL server (``pg_pool.py``)."""
+    return DatabasePool(_pg_dsn, PG_ADMIN_DATABASE)
 
 
 @pytest.fixture(scope="session")
@@ -141,7 +150,7 @@ def pg_template() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def pg_pool() -> Iterator[DatabasePool]:
-    pool = DatabasePool(_pg_dsn, make_url(PG_ADMIN_URL).database or "postgres")
+    pool = new_pg_pool()
     yield pool
     pool.close()
 

@@ -8,9 +8,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
-from conftest import ADMIN, PG_ADMIN_URL, _pg_dsn, _pg_url
+from conftest import ADMIN, _pg_admin, _pg_dsn, _pg_url, new_pg_pool
 from jobprocessor.service import open_service
 from jobprocessor.settings import Settings
 from pg_pool import DatabasePool
@@ -18,7 +17,7 @@ from pg_pool import DatabasePool
 
 @pytest.fixture
 def pool() -> Iterator[DatabasePool]:
-    pool = DatabasePool(_pg_dsn, make_url(PG_ADMIN_URL).database or "postgres")
+    pool = new_pg_pool()
     yield pool
     pool.close()
 
@@ -82,7 +81,7 @@ def test_a_database_changed_beyond_its_rows_is_dropped(
     pool.give_back(name)
 
     assert pool.take(pg_template) != name
-    with _connect("postgres") as admin:
+    with _pg_admin() as admin:
         gone = admin.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,))
         assert gone.fetchone() == (0,)
 
