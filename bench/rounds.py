@@ -73,6 +73,9 @@ class StatementClock:
         self.stamps: list[tuple[float, str]] = []
         self.totals: Counter[str] = Counter()
 
+    def begin_round(self) -> None:
+        self.stamps.clear()
+
     def trace(self, sql: str) -> None:
         self.stamps.append((time.perf_counter(), _kind(sql)))
 
@@ -81,7 +84,6 @@ class StatementClock:
         if counted:
             for (began, kind), ended in zip(self.stamps, ends, strict=True):
                 self.totals[kind] += ended - began
-        self.stamps.clear()
 
 
 def _kind(sql: str) -> str:
@@ -156,7 +158,7 @@ def measure(
             outcomes = [(RunLease.of(job), Outcome(Status.SUCCEEDED)) for job in running]
             began = time.perf_counter()
             if clock is not None:
-                clock.stamps.clear()
+                clock.begin_round()
             held, running = store.finish_and_claim(WORKER, outcomes, claim)
             walls.append(time.perf_counter() - began)
             if clock is not None:
