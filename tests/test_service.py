@@ -558,7 +558,7 @@ def test_pagination_with_a_filter_and_new_jobs_in_between(service: JobService) -
     assert newer not in rest
 
 
-@pytest.mark.parametrize("cursor", ["abc", "-1", "0", "1.5", " 3"])
+@pytest.mark.parametrize("cursor", ["abc", "-1", "0", "1.5", " 3", "²", "٣"])
 def test_an_invalid_cursor_is_invalid_input(offline_service: JobService, cursor: str) -> None:
     with pytest.raises(InvalidInput, match="cursor") as caught:
         offline_service.list_jobs(ADMIN, ListFilter(cursor=cursor))

@@ -135,7 +135,7 @@ class QueueSpec:
 
 
 def _cap(text: str, part: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise InvalidInput(
             f"queues: {part!r}: a cap is a whole number of slots, at least 1",
             fields={"queues": "invalid cap"},

@@ -452,7 +452,8 @@ def _parse_cursor(cursor: str | None) -> int | None:
     if cursor in (None, ""):
         return None
     assert cursor is not None
-    if not cursor.isdigit() or int(cursor) <= 0:
+    # isdigit() alone takes '²' and other digits int() refuses.
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) <= 0:
         raise InvalidInput("cursor is not one this API gave out", fields={"cursor": "invalid"})
     return int(cursor)
 
