@@ -355,7 +355,7 @@ def test_sigusr1_writes_every_threads_stack_and_the_worker_runs_on(
 ) -> None:
     worker = spawn_worker(concurrency=1)
     worker.signal(signal.SIGUSR1)
-    wait_until(lambda: "_claim_loop" in worker.output(), what="the claim loop's stack")
+    wait_until(lambda: "worker/lane.py" in worker.output(), what="the claim lane's stack")
     assert "Thread 0x" in worker.output()
 
     job = service.submit(ADMIN, "diag.noop", {})

@@ -1,114 +1,151 @@
-"""A worker's round waits a moment (``round_linger``) for jobs that end together."""
+"""A lane's round waits a moment (``round_linger``) for jobs that end together.
+
+No database and no job process: the lane's slots here are a job and a pipe each,
+and a job "ends" when a byte is written to its pipe.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from multiprocessing import Pipe
+from typing import cast
 
-import pytest
-
-from conftest import ADMIN
-from jobprocessor.model import Job, Status, utcnow
-from jobprocessor.service import JobService
+from jobprocessor.model import Job, Progress, Status, utcnow
+from jobprocessor.queues import QueueSpec
 from jobprocessor.settings import Settings
-from jobprocessor.store.jobs import Outcome
-from jobprocessor.worker.supervisor import Worker
+from jobprocessor.store.jobs import JobStore, Outcome
+from jobprocessor.worker.lane import Lane, Shared
+from jobprocessor.worker.slot import Slot
+from jobprocessor.worker.wakeups import Nudge
+
+DONE = Outcome(Status.SUCCEEDED)
 
 
-@dataclass
-class _BusySlot:
-    """What ``Worker._linger`` and ``_report`` look at of a slot."""
-
-    index: int
-    job: Job | None
-
-
-@pytest.fixture
-def two_jobs(service: JobService) -> list[Job]:
-    return service.submit_many(ADMIN, "diag.noop", [{}, {}])
-
-
-@contextlib.contextmanager
-def _worker(settings: Settings, linger: float, jobs: list[Job]) -> Iterator[Worker]:
-    """A worker, not started, whose two slots run ``jobs``."""
-    worker = Worker(settings.model_copy(update={"round_linger": linger}), concurrency=2)
-    worker.slots = [_BusySlot(i, job) for i, job in enumerate(jobs)]  # type: ignore[misc]
-    yield worker
-    worker.engine.dispose()
+def _job(job_id: int, *, took: timedelta = timedelta(0)) -> Job:
+    return Job(
+        id=job_id,
+        type="diag.noop",
+        category="diagnostics",
+        title="No-op",
+        status=Status.RUNNING,
+        params={},
+        submitted_by="alice",
+        created_at=datetime(2026, 11, 30, tzinfo=UTC),
+        started_at=utcnow() - took,
+        finished_at=None,
+        progress=Progress(None, None, None),
+    )
 
 
-def _first_ends(worker: Worker, jobs: list[Job]) -> threading.Thread:
-    """The first slot's job ends; the claim loop's wait, running in a thread."""
-    worker._report(worker.slots[0], jobs[0], Outcome(Status.SUCCEEDED))
-    thread = threading.Thread(target=worker._linger, args=(worker._wake[0],))
+class _Slot:
+    """What a lane's linger uses of a slot: its job, its pipe, ``receive``."""
+
+    def __init__(self, lane: Lane, job: Job) -> None:
+        self.job: Job | None = job
+        self._lane = lane
+        self._reader, self._writer = Pipe(duplex=False)
+
+    @property
+    def pipe(self) -> object:
+        return self._reader if self.job is not None else None
+
+    def end(self) -> None:
+        """The job process writes the job's outcome."""
+        self._writer.send_bytes(b"done")
+
+    def receive(self) -> None:
+        self._reader.recv_bytes()
+        job, self.job = self.job, None
+        assert job is not None
+        self._lane.report(cast(Slot, self), job, DONE)
+
+
+def _lane(linger: float, *jobs: Job) -> tuple[Lane, list[_Slot]]:
+    settings = Settings(database_url="sqlite:///unused.db", round_linger=linger)
+    stop = threading.Event()
+    shared = Shared(
+        "w", settings, cast(JobStore, None), ["diag.noop"], QueueSpec(), [], stop, stop, stop
+    )
+    lane = Lane(0, shared, Nudge())
+    slots = [_Slot(lane, job) for job in jobs]
+    lane.slots = cast(list[Slot], slots)
+    return lane, slots
+
+
+def _first_ends(lane: Lane, slots: list[_Slot]) -> threading.Thread:
+    """The first slot's job ends; the lane lingers, in a thread."""
+    slots[0].end()
+    slots[0].receive()
+    thread = threading.Thread(target=lane._linger)
     thread.start()
     return thread
 
 
-def test_a_round_waits_for_the_other_running_job(settings: Settings, two_jobs: list[Job]) -> None:
-    with _worker(settings, 600.0, two_jobs) as worker:
-        lingering = _first_ends(worker, two_jobs)
-        lingering.join(0.2)
-        assert lingering.is_alive(), "it went on with one of two outcomes"
-
-        worker._report(worker.slots[1], two_jobs[1], Outcome(Status.SUCCEEDED))
-
-        lingering.join(10)
-        assert not lingering.is_alive(), "the second outcome did not end the wait"
-        assert [job.id for job, _ in worker.outcomes.take()] == [j.id for j in two_jobs]
+def _waiting_ids(lane: Lane) -> list[int]:
+    return [job.id for job, _ in lane._waiting]
 
 
-def test_a_round_does_not_wait_when_no_other_job_runs(
-    settings: Settings, two_jobs: list[Job]
-) -> None:
-    with _worker(settings, 600.0, two_jobs) as worker:
-        worker.slots[1].job = None
-        lingering = _first_ends(worker, two_jobs)
-        lingering.join(10)
-        assert not lingering.is_alive()
+def test_a_round_waits_for_the_other_running_job() -> None:
+    lane, slots = _lane(600.0, _job(1), _job(2))
+    lingering = _first_ends(lane, slots)
+    lingering.join(0.2)
+    assert lingering.is_alive(), "it went on with one of two outcomes"
+
+    slots[1].end()
+
+    lingering.join(10)
+    assert not lingering.is_alive(), "the second outcome did not end the wait"
+    assert _waiting_ids(lane) == [1, 2]
 
 
-def test_a_round_waits_no_longer_than_round_linger(settings: Settings, two_jobs: list[Job]) -> None:
-    with _worker(settings, 0.05, two_jobs) as worker:
-        lingering = _first_ends(worker, two_jobs)
-        lingering.join(10)
-        assert not lingering.is_alive(), "the other job never ended: the wait must"
+def test_a_round_does_not_wait_when_no_other_job_runs() -> None:
+    lane, slots = _lane(600.0, _job(1))
+    lingering = _first_ends(lane, slots)
+    lingering.join(10)
+    assert not lingering.is_alive()
 
 
-def _jobs_took(worker: Worker, job: Job, took: timedelta, times: int) -> None:
-    """``times`` jobs of the first slot ended, each ``took`` after its claim (their
-    outcomes are taken away: only the worker's running mean of the jobs' time stays)."""
-    ended = dataclasses.replace(job, started_at=utcnow() - took)
+def test_a_round_waits_no_longer_than_round_linger() -> None:
+    lane, slots = _lane(0.05, _job(1), _job(2))
+    lingering = _first_ends(lane, slots)
+    lingering.join(10)
+    assert not lingering.is_alive(), "the other job never ended: the wait must"
+    assert _waiting_ids(lane) == [1]
+
+
+def _jobs_took(lane: Lane, took: timedelta, times: int) -> None:
+    """``times`` jobs ended, each ``took`` after its claim (their outcomes are taken
+    away: only the lane's running mean of the jobs' time stays)."""
     for _ in range(times):
-        worker._report(worker.slots[0], ended, Outcome(Status.SUCCEEDED))
-    worker.outcomes.take()
+        lane.report(cast(Slot, None), _job(99, took=took), DONE)
+    lane._waiting.clear()
 
 
-def test_a_round_does_not_wait_once_the_jobs_take_long(
-    settings: Settings, two_jobs: list[Job]
-) -> None:
+def test_a_round_does_not_wait_once_the_jobs_take_long() -> None:
     """A slot whose job took long would stand idle for the whole wait: the others
     rarely end within it. Long: more than five times ``round_linger``, claim to outcome."""
-    with _worker(settings, 600.0, two_jobs) as worker:
-        _jobs_took(worker, two_jobs[0], timedelta(hours=2), 20)  # > 5 x 600 s
-        lingering = _first_ends(worker, two_jobs)
-        lingering.join(10)
-        assert not lingering.is_alive(), "it waited although the jobs take long"
+    lane, slots = _lane(600.0, _job(1), _job(2))
+    _jobs_took(lane, timedelta(hours=2), 20)  # > 5 x 600 s
+    lingering = _first_ends(lane, slots)
+    lingering.join(10)
+    assert not lingering.is_alive(), "it waited although the jobs take long"
 
 
-def test_a_round_waits_again_once_the_jobs_are_short(
-    settings: Settings, two_jobs: list[Job]
-) -> None:
-    with _worker(settings, 600.0, two_jobs) as worker:
-        _jobs_took(worker, two_jobs[0], timedelta(hours=10), 20)  # no wait (the test above)
-        _jobs_took(worker, two_jobs[0], timedelta(0), 40)
-        lingering = _first_ends(worker, two_jobs)
-        lingering.join(0.2)
-        assert lingering.is_alive(), "short jobs again, yet it went on with one of two"
-        worker._report(worker.slots[1], two_jobs[1], Outcome(Status.SUCCEEDED))
-        lingering.join(10)
-        assert not lingering.is_alive()
+def test_a_round_waits_again_once_the_jobs_are_short() -> None:
+    lane, slots = _lane(600.0, _job(1), _job(2))
+    _jobs_took(lane, timedelta(hours=10), 20)  # no wait (the test above)
+    _jobs_took(lane, timedelta(0), 40)
+    lingering = _first_ends(lane, slots)
+    lingering.join(0.2)
+    assert lingering.is_alive(), "short jobs again, yet it went on with one of two"
+    slots[1].end()
+    lingering.join(10)
+    assert not lingering.is_alive()
+
+
+def test_the_first_job_took_its_time_before_the_mean_counts() -> None:
+    lane, _ = _lane(600.0)
+    lane.report(cast(Slot, None), dataclasses.replace(_job(1), started_at=None), DONE)
+    assert lane._typical_run == 0.0

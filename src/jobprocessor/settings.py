@@ -122,7 +122,8 @@ class Settings(BaseSettings):
         default=1,
         gt=0,
         description="PostgreSQL: rounds (outcomes written, jobs claimed) a worker keeps in "
-        "flight at once, each on a connection of its own; at most one per slot. Two lanes "
+        "flight at once, each by a lane of its own (a thread and a connection) that runs an "
+        "equal share of the slots; at most one per slot. Two lanes "
         "help a worker of few slots running very short jobs, on a machine with cores to "
         "spare; on a busy one they split batches and cost more than they save. "
         "SQLite writes one at a time and always uses one.",

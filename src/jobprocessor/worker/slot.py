@@ -1,10 +1,13 @@
-"""A worker slot: one warm job process and the thread that drives it.
+"""A worker slot: one warm job process and the job it runs, driven by a claim lane.
 
-The slot's thread hands a claimed job to its process, stores what the job sends
-(progress, log entries, files), forwards a cancel, and, when the job ignores
-the cancel for ``cancel_grace`` seconds, ends the process (SIGTERM, then SIGKILL)
-and starts a fresh one. Every database write retries until it succeeds, so a
-database restart delays a report but never loses it.
+A slot has no thread of its own: its lane waits on the pipes of all its slots at
+once (``lane.py``), calls ``receive`` when a job wrote, and ``tick`` when a slot's
+next deadline comes. The slot hands a claimed job to its process, stores what the
+job sends (progress, log entries, files), forwards a cancel, and, when the job
+ignores the cancel for ``cancel_grace`` seconds, ends the process (SIGTERM, then
+SIGKILL) and starts a fresh one in the background, so that the lane's other slots
+go on meanwhile. Every database write retries until it succeeds, so a database
+restart delays a report but never loses it.
 """
 
 from __future__ import annotations
@@ -12,10 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import multiprocessing
-import multiprocessing.connection
 import os
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -58,8 +58,12 @@ class Retry(Protocol):
 
 #: How long a terminated job process gets before SIGKILL.
 TERMINATE_WAIT = 0.5
-#: Buffered progress and log entries are written at most this often.
+#: Buffered progress and log entries are written at most this often; a running
+#: job's process is also checked for life this often.
 FLUSH_INTERVAL = 0.25
+#: The most messages of one job taken in a row, so that a chatty job cannot hold
+#: up the other slots of its lane.
+MESSAGES_IN_A_ROW = 64
 STARTUP_TIMEOUT = 60.0
 
 
@@ -99,29 +103,31 @@ class _Running:
 
 
 class Slot:
-    """One job at a time, in its own process, kept warm between jobs."""
+    """One job at a time, in its own process, kept warm between jobs.
+
+    Called by its lane's thread, except ``request_cancel`` and ``abandon`` (any
+    thread: they set a flag and nudge the lane) and ``start``/``stop`` (the worker,
+    before and after its lanes run).
+    """
 
     def __init__(
         self,
         index: int,
         *,
-        worker_id: str,
         store: JobStore,
         apps: list[str],
-        on_free: Callable[[Slot], None],
         retry: Retry,
         report: Callable[[Slot, Job, Outcome], None],
+        wake: Callable[[], None],
         environment: dict[str, str] | None = None,
     ) -> None:
         self.index = index
-        self.worker_id = worker_id
         self.store = store
         self.apps = apps
         self.environment = dict(environment or {})
-        self._on_free = on_free
         self._retry = retry
         self._report = report
-        self._inbox: queue.Queue[tuple[Job, bool] | None] = queue.Queue()
+        self._wake = wake
         self._context = job_process_context()
         self._process: BaseProcess | None = None
         self._connection: Connection | None = None
@@ -129,51 +135,140 @@ class Slot:
         #: process's main thread reads itself: a job starts without a hand-over
         #: from the thread that reads cancels.
         self._runs: Connection | None = None
+        #: Set while a live process waits for a job or runs one; clear while a fresh
+        #: one starts in the background (``_restart_in_background``).
+        self._ready = threading.Event()
+        self._closing = threading.Event()
+        self._starter: threading.Thread | None = None
         self._cancel_request = threading.Event()
         self._cancel_reason = ""
         self._abandon = threading.Event()
-        # The slot's thread waits on its job's pipe; a cancel or an abandon must
-        # reach it at once, not when the wait times out (FLUSH_INTERVAL): one byte
-        # written here makes that wait return.
-        self._nudge_reader, self._nudge_writer = os.pipe()
-        os.set_blocking(self._nudge_reader, False)
-        os.set_blocking(self._nudge_writer, False)
-        self._nudge_lock = threading.Lock()
-        self._nudge_open = True
+        self._run: _Running | None = None
+        #: The job the slot runs; read by other threads (cancels, queue caps).
         self.job: Job | None = None
-        self._thread = threading.Thread(target=self._loop, name=f"slot-{index}", daemon=True)
 
-    # -- called by the supervisor ---------------------------------------------
+    # -- the process, before and after the lanes run --------------------------
 
     def start(self) -> None:
+        """Start the job process; if it cannot start, keep trying in the background
+        (the slot takes no job meanwhile)."""
         try:
             self._start_process()
         except ChildStartupError:
-            # The slot still takes jobs: its first job starts the process again.
             logger.exception("slot %d: job process failed to start", self.index)
-        self._thread.start()
+            self._restart_in_background()
+            return
+        self._ready.set()
+
+    def stop(self) -> None:
+        """End the process (its lane has ended: no job runs)."""
+        self._closing.set()
+        if self._starter is not None:
+            self._starter.join(STARTUP_TIMEOUT)
+        self._exit_process()
+
+    # -- called by the lane ---------------------------------------------------
 
     @property
-    def idle(self) -> bool:
-        return self.job is None
+    def free(self) -> bool:
+        """No job runs, and a live process waits for one."""
+        return self.job is None and self._ready.is_set()
 
-    def assign(self, job: Job, *, send_now: bool = True) -> None:
-        """Start ``job`` in this idle slot.
+    @property
+    def pipe(self) -> Connection | None:
+        """What the lane waits on while a job runs: the job's pipe."""
+        return self._connection if self._run is not None else None
 
-        With ``send_now`` the job goes to the warm process from the caller's thread
-        (the claim loop), so that it starts while the slot's thread is still waking
-        up: one thread hand-over less before the job. A claim loop with more work
-        waiting leaves the sending to the slot's thread, which then does it in
-        parallel. Only if the process is gone does the slot's thread start a new
-        one first.
-        """
-        self.job = job
+    def assign(self, job: Job) -> None:
+        """Hand ``job`` to the slot's process (the slot is ``free``)."""
         self._cancel_request.clear()
         self._abandon.clear()
-        self._inbox.put((job, send_now and self._send_run(job)))
+        self.job = job
+        if not self._send_run(job):
+            # The process ended while it waited for a job: one more, at once.
+            self._kill_process()
+            try:
+                self._start_process()
+            except ChildStartupError:
+                logger.exception("slot %d: job process failed to start", self.index)
+            if not self._send_run(job):
+                error = JobError("WorkerError", "no job process")
+                self._end(job, Outcome(Status.FAILED, error=error))
+                self._restart_in_background()
+                return
+        self._run = _Running(job, RunLease.of(job))
+
+    def receive(self) -> None:
+        """Take what the job wrote (its pipe is readable)."""
+        run, connection = self._run, self._connection
+        if run is None or connection is None:
+            return
+        try:
+            for _ in range(MESSAGES_IN_A_ROW):
+                try:
+                    message = _from_job(connection)
+                except (EOFError, OSError):
+                    self._process_died(run)
+                    return
+                if self._handle(run, message) or not connection.poll(0):
+                    return
+        except _Fenced:
+            self._fenced(run)
+
+    def tick(self, now: float) -> float | None:
+        """Act on what is due for the running job: a cancel, its time limit, a forced
+        stop, a flush. When to be ticked next (``time.monotonic()``); None if idle."""
+        run = self._run
+        if run is None:
+            return None
+        try:
+            if self._abandon.is_set():
+                self._run = self.job = None
+                self._restart_in_background()
+                return None
+            if run.cancel is None and self._cancel_request.is_set():
+                run.cancel = _Cancel(now, now + run.job.cancel_grace, self._cancel_reason)
+                self._send_quietly(Cancel(run.job.id))
+            if run.cancel is None and run.deadline is not None and now >= run.deadline:
+                self._time_out(run, now)
+            if run.cancel is not None and now >= run.cancel.deadline:
+                self._stop_by_force(run)
+                return None
+            if now - run.last_flush >= FLUSH_INTERVAL:
+                if self._process is None or not self._process.is_alive():
+                    self.receive()  # what it wrote before it ended, then its end
+                    return None if self._run is None else now
+                self._flush(run)
+        except _Fenced:
+            self._fenced(run)
+            return None
+        due = run.last_flush + FLUSH_INTERVAL
+        if run.cancel is not None:
+            return min(due, run.cancel.deadline)
+        if run.deadline is not None:
+            return min(due, run.deadline)
+        return due
+
+    # -- called by any thread -------------------------------------------------
+
+    def request_cancel(self, job_id: int, reason: str) -> None:
+        """Forward a cancel to the running job (idempotent)."""
+        job = self.job
+        if job is not None and job.id == job_id and not self._cancel_request.is_set():
+            self._cancel_reason = reason
+            self._cancel_request.set()
+            self._wake()
+
+    def abandon(self) -> None:
+        """Stop the job without recording anything (another worker took it over)."""
+        if self.job is not None:
+            self._abandon.set()
+            self._wake()
+
+    # -- the run ----------------------------------------------------------------
 
     def _send_run(self, job: Job) -> bool:
-        """Hand ``job`` to a live process; False leaves it to the slot's thread."""
+        """Hand ``job`` to a live process; False if there is none."""
         process, runs = self._process, self._runs
         if process is None or runs is None or not process.is_alive():
             return False
@@ -182,107 +277,6 @@ class Slot:
         except (OSError, ValueError):
             return False
         return True
-
-    def request_cancel(self, job_id: int, reason: str) -> None:
-        """Forward a cancel to the running job (idempotent)."""
-        job = self.job
-        if job is not None and job.id == job_id and not self._cancel_request.is_set():
-            self._cancel_reason = reason
-            self._cancel_request.set()
-            self._nudge()
-
-    def abandon(self) -> None:
-        """Stop the job without recording anything (another worker took it over)."""
-        self._abandon.set()
-        self._nudge()
-
-    def _nudge(self) -> None:
-        with self._nudge_lock:
-            if self._nudge_open:
-                with contextlib.suppress(BlockingIOError):  # a byte already waits: enough
-                    os.write(self._nudge_writer, b"!")
-
-    def stop(self) -> None:
-        """End the slot's thread and process once it is idle."""
-        self._inbox.put(None)
-        self._thread.join()
-
-    # -- the slot's thread ----------------------------------------------------
-
-    def _loop(self) -> None:
-        while (assigned := self._inbox.get()) is not None:
-            job, sent = assigned
-            try:
-                self._execute(job, sent=sent)
-            except Exception:
-                logger.exception("slot %d: unexpected error running job %d", self.index, job.id)
-                self._kill_process()
-                self._restart_process_safely()
-            finally:
-                self.job = None
-                self._on_free(self)
-        self._exit_process()
-        with self._nudge_lock:
-            self._nudge_open = False
-            os.close(self._nudge_reader)
-            os.close(self._nudge_writer)
-
-    def _execute(self, job: Job, *, sent: bool) -> None:
-        """Run ``job`` in the process until it ends, is stopped, or is abandoned."""
-        if not sent and (self._process is None or not self._process.is_alive()):
-            self._restart_process_safely()
-        connection, runs = self._connection, self._runs
-        if connection is None or runs is None:
-            self._record(
-                job, Outcome(Status.FAILED, error=JobError("WorkerError", "no job process"))
-            )
-            return
-        if not sent:
-            messages.send(runs, _run_message(job))
-        run = _Running(job, RunLease.of(job))
-        try:
-            self._follow(run, connection)
-        except _Fenced:
-            self._kill_process()
-            logger.warning(
-                "job %d: this run (attempt %d) no longer holds the job, which was taken "
-                "from this worker; its process was ended and what it still reported dropped",
-                job.id,
-                run.lease.attempt,
-            )
-            self._restart_process_safely()
-
-    def _follow(self, run: _Running, connection: Connection) -> None:
-        """Store what the job reports until it ends, is stopped, or is abandoned;
-        raises ``_Fenced`` once the database refuses one of the run's writes."""
-        job = run.job
-        while True:
-            now = time.monotonic()
-            if self._abandon.is_set():
-                self._kill_process()
-                self._restart_process_safely()
-                return
-            if run.cancel is None and self._cancel_request.is_set():
-                run.cancel = _Cancel(now, now + job.cancel_grace, self._cancel_reason)
-                self._send_quietly(Cancel(job.id))
-            if run.cancel is None and run.deadline is not None and now >= run.deadline:
-                self._time_out(run, now)
-            if run.cancel is not None and now >= run.cancel.deadline:
-                self._stop_by_force(run)
-                return
-            wait = FLUSH_INTERVAL
-            if run.cancel is not None:
-                wait = min(wait, run.cancel.deadline - now)
-            elif run.deadline is not None:
-                wait = min(wait, run.deadline - now)
-            message = self._receive(connection, max(0.0, wait))
-            if isinstance(message, _Died):
-                self._process_died(run)
-                return
-            if message is not None and self._handle(run, message):
-                return
-            if time.monotonic() - run.last_flush >= FLUSH_INTERVAL:
-                self._flush(run)
 
     def _handle(self, run: _Running, message: FromJob) -> bool:
         """Take one of the job's messages; True once the job has ended."""
@@ -297,7 +291,7 @@ class Slot:
                     raise _Fenced
             case Succeeded() | Canceled() | Failed():
                 self._flush(run)
-                self._record(run.job, _outcome(message, run))
+                self._end(run.job, _outcome(message, run))
                 return True
             case _:
                 logger.warning("slot %d: unexpected message %r", self.index, message)
@@ -328,13 +322,16 @@ class Slot:
             outcome = Outcome(Status.FAILED, error=_timed_out(run.job), forced=True, detail=detail)
         else:
             outcome = Outcome(Status.CANCELED, forced=True, detail=detail)
-        self._record(run.job, outcome)
-        self._restart_process_safely()
+        self._end(run.job, outcome)
+        self._restart_in_background()
 
     def _process_died(self, run: _Running) -> None:
         """The job's process ended without an outcome (a crash, or killed from outside)."""
         self._flush(run)
-        code = self._process.exitcode if self._process else None
+        process = self._process
+        if process is not None:
+            process.join(TERMINATE_WAIT)  # its pipe closed as it ended: reap it
+        code = process.exitcode if process is not None else None
         error = JobError(
             "JobProcessDied", f"the job's process ended unexpectedly (exit code {code})"
         )
@@ -344,30 +341,20 @@ class Slot:
             outcome = Outcome(Status.CANCELED, detail=error.message)
         else:
             outcome = Outcome(Status.FAILED, error=error, detail=error.message)
-        self._record(run.job, outcome)
-        self._restart_process_safely()
+        self._end(run.job, outcome)
+        self._restart_in_background()
 
-    def _receive(self, connection: Connection, timeout: float) -> FromJob | _Died | None:
-        """The job's next message, ``_DIED``, or None after ``timeout`` or a nudge."""
-        try:
-            ready = multiprocessing.connection.wait([connection, self._nudge_reader], timeout)
-            if self._nudge_reader in ready:
-                with contextlib.suppress(BlockingIOError):
-                    os.read(self._nudge_reader, 64)
-            if connection in ready:
-                return _from_job(connection)
-            if ready:
-                return None  # nudged: the caller looks at its flags again
-        except (EOFError, OSError):
-            return _DIED
-        if self._process is not None and not self._process.is_alive():
-            try:
-                if connection.poll(0):
-                    return _from_job(connection)
-            except (EOFError, OSError):
-                pass
-            return _DIED
-        return None
+    def _fenced(self, run: _Running) -> None:
+        """The database refused one of the run's writes: the job was taken from this
+        worker. Its process ends; nothing more of this run is stored."""
+        self._run = self.job = None
+        self._restart_in_background()
+        logger.warning(
+            "job %d: this run (attempt %d) no longer holds the job, which was taken "
+            "from this worker; its process was ended and what it still reported dropped",
+            run.job.id,
+            run.lease.attempt,
+        )
 
     def _flush(self, run: _Running) -> None:
         """Store what the job reported since the last flush (raises ``_Fenced`` if the
@@ -383,14 +370,14 @@ class Slot:
                 raise _Fenced
         run.last_flush = time.monotonic()
 
-    def _record(self, job: Job, outcome: Outcome) -> None:
-        """Hand the outcome to the supervisor, which writes it with its next claim.
+    def _end(self, job: Job, outcome: Outcome) -> None:
+        """The job ended: the slot is free, and the outcome goes to the lane, which
+        writes it with its next round (before it claims another job for this slot).
 
-        The slot is free at once; the outcome is durable once the supervisor's
-        next transaction commits (before the worker stops, and retried through
-        database outages). A worker that dies in between leaves the job running
-        in the database, to be rescued like any job of a lost worker.
+        A worker that dies before that round commits leaves the job running in the
+        database, to be rescued like any job of a lost worker.
         """
+        self._run = self.job = None
         self._report(self, job, outcome)
 
     # -- the process ----------------------------------------------------------
@@ -420,15 +407,27 @@ class Slot:
             raise ChildStartupError(f"job process could not start: {reason}")
         self._process, self._connection, self._runs = process, parent, runs
 
-    def _restart_process_safely(self) -> None:
+    def _restart_in_background(self) -> None:
+        """End the process, and start a fresh one in a thread of its own: the slot is
+        not ``free`` until it is ready, and nudges its lane then."""
         self._kill_process()
-        while True:
+        self._ready.clear()
+        self._starter = threading.Thread(
+            target=self._start_until_ready, name=f"slot-{self.index}-start", daemon=True
+        )
+        self._starter.start()
+
+    def _start_until_ready(self) -> None:
+        while not self._closing.is_set():
             try:
                 self._start_process()
-                return
             except ChildStartupError:
                 logger.exception("slot %d: job process failed to start; retrying", self.index)
-                time.sleep(1.0)
+                self._closing.wait(1.0)
+                continue
+            self._ready.set()
+            self._wake()
+            return
 
     def _kill_process(self) -> None:
         process, self._process = self._process, None
@@ -460,13 +459,6 @@ class Slot:
                 messages.send(self._connection, message)
         except (OSError, ValueError):
             pass
-
-
-class _Died:
-    """What ``_receive`` returns once the job's process is gone."""
-
-
-_DIED = _Died()
 
 
 def _from_job(connection: Connection) -> FromJob:

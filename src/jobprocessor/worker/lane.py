@@ -1,0 +1,281 @@
+"""A claim lane: one thread that follows its slots' jobs and runs the rounds that feed them.
+
+The lane waits in one ``multiprocessing.connection.wait`` over the pipes of its
+busy slots and its nudge. When jobs end, it writes their outcomes and claims their
+successors in one transaction (a round), and hands each claimed job straight to its
+slot's process: no thread hand-over between a job's end, the round and the next
+job's start. A worker has one lane, or on PostgreSQL up to ``claim_lanes``, each
+owning its share of the slots, so that one lane's wait for the database does not
+hold up the slots of another.
+
+A slot never starts a job before its previous job's outcome is durable: the lane
+writes an outcome in the very round that claims the slot's next job.
+
+Once the worker stops, the lane drains: it claims nothing more, follows its running
+jobs for ``shutdown_timeout`` seconds, then cancels them as a user's cancel would
+(grace, then force), and ends once every outcome is written.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError
+
+from jobprocessor.model import Job, utcnow
+from jobprocessor.queues import QueueSpec
+from jobprocessor.settings import Settings
+from jobprocessor.store.jobs import NO_CLAIM, ClaimRequest, JobStore, Outcome, RunLease
+from jobprocessor.worker.outages import guard, is_transient
+from jobprocessor.worker.slot import Slot
+from jobprocessor.worker.wakeups import Nudge
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+Reported = tuple[Job, Outcome]
+
+#: A round waits for other running jobs (``round_linger``) only while the recent jobs
+#: took at most this many times as long, claim to outcome (``Lane._linger``).
+LINGER_FOR_JOBS_UP_TO = 5
+#: The weight of the latest job in that running mean.
+RUN_AVERAGE_WEIGHT = 0.2
+
+SHUTDOWN_REASON = "worker shutdown"
+SHUTDOWN_ACTOR = "system:shutdown"
+
+
+@dataclass
+class Shared:
+    """What the lanes of one worker share."""
+
+    worker_id: str
+    settings: Settings
+    store: JobStore
+    #: The job types this worker runs (none: it only writes outcomes).
+    types: list[str]
+    queues: QueueSpec
+    #: Every slot of the worker, for the queues' caps.
+    slots: list[Slot]
+    stopping: threading.Event
+    #: A second stop: cancel the running jobs now, without ``shutdown_timeout``.
+    stop_now: threading.Event
+    #: Set once the lanes have ended; cuts the pauses after database errors short.
+    stopped: threading.Event
+
+
+class Lane:
+    """One claim lane: its slots, the outcomes they reported, and its loop (``run``)."""
+
+    def __init__(self, index: int, shared: Shared, nudge: Nudge) -> None:
+        self.index = index
+        self.shared = shared
+        self.nudge = nudge
+        self.slots: list[Slot] = []
+        #: Outcomes of ended jobs, oldest first, for the next round.
+        self._waiting: list[Reported] = []
+        #: A running mean of how long the recent jobs took, claim to outcome, in
+        #: seconds (``_linger``); no job yet: none.
+        self._typical_run = 0.0
+        #: When the drain cancels the running jobs (``time.monotonic()``), once stopping.
+        self._drain_deadline: float | None = None
+        self._canceled_for_shutdown = False
+
+    def report(self, slot: Slot, job: Job, outcome: Outcome) -> None:
+        """A slot's job ended (called on this lane's thread): its outcome waits for
+        the next round."""
+        if job.started_at is not None:
+            ran = (utcnow() - job.started_at).total_seconds()
+            self._typical_run += RUN_AVERAGE_WEIGHT * (ran - self._typical_run)
+        self._waiting.append((job, outcome))
+
+    # -- the loop ---------------------------------------------------------------
+
+    def run(self) -> None:
+        """Follow jobs and run rounds until the worker stops and this lane has drained."""
+        shared = self.shared
+        shared.store.keep_round_connection()
+        claims = bool(shared.types)
+        poll_interval = shared.settings.poll_interval
+        #: When free slots are looked for again without a nudge (``time.monotonic()``).
+        look_at = 0.0
+        nudged = True
+        while True:
+            if nudged:
+                self.nudge.clear()  # before looking, so that a nudge meanwhile counts
+            now = time.monotonic()
+            next_tick = self._tick(now)
+            stopping = shared.stopping.is_set()
+            if stopping:
+                self._drain(now)
+                if not self._waiting and not self._busy():
+                    return
+            self._linger()
+            free = [slot for slot in self.slots if slot.free] if claims and not stopping else []
+            look = bool(free) and (nudged or bool(self._waiting) or now >= look_at)
+            again = False
+            if self._waiting or look:
+                outcomes, self._waiting = self._waiting, []
+                free = free[: shared.settings.claim_batch_size] if look else []
+                claim = self._claim_request(free)
+                jobs = self._guard(functools.partial(self._round, outcomes, claim)) or []
+                for job, slot in zip(jobs, free, strict=False):
+                    slot.assign(job)
+                if len(jobs) < len(free):
+                    # A limit's place freed in this round: on PostgreSQL the round's
+                    # claim could not see it yet (one statement, one snapshot).
+                    again = any(job.limit_key for job, _ in outcomes)
+                    look_at = time.monotonic() + (0.0 if again else self._idle_wait())
+            now = time.monotonic()
+            timeout = poll_interval if next_tick is None else next_tick - now
+            if claims and not stopping and any(slot.free for slot in self.slots):
+                timeout = min(timeout, look_at - now)
+            if stopping and not self._canceled_for_shutdown and self._drain_deadline is not None:
+                timeout = min(timeout, self._drain_deadline - now)
+            if again or self._waiting:
+                timeout = 0.0
+            nudged = self._wait(max(0.0, timeout))
+
+    def _wait(self, timeout: float) -> bool:
+        """Wait for the busy slots' pipes and the nudge; take what the jobs wrote.
+        True if nudged."""
+        pipes = {slot.pipe: slot for slot in self.slots if slot.pipe is not None}
+        nudge = self.nudge.fileno()
+        ready = wait([*pipes, nudge], timeout)
+        for pipe in ready:
+            if pipe != nudge:
+                pipes[pipe].receive()  # type: ignore[index]
+        return nudge in ready
+
+    def _tick(self, now: float) -> float | None:
+        """Tick the busy slots; the earliest next tick (``time.monotonic()``), if any."""
+        due = [slot.tick(now) for slot in self.slots if slot.job is not None]
+        return min((d for d in due if d is not None), default=None)
+
+    def _busy(self) -> bool:
+        return any(slot.job is not None for slot in self.slots)
+
+    def _linger(self) -> None:
+        """Once a job ended while others run, wait up to ``round_linger`` for them too,
+        so that one round writes their outcomes and claims their successors.
+
+        Only for very short jobs (``LINGER_FOR_JOBS_UP_TO``): the others then end
+        within the wait, and a round is saved; a slot whose longer job ended would
+        only stand idle for the whole wait, as the others rarely end within it.
+        """
+        linger = self.shared.settings.round_linger
+        if not self._waiting or linger <= 0 or self._typical_run > LINGER_FOR_JOBS_UP_TO * linger:
+            return
+        deadline = time.monotonic() + linger
+        while self._busy():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            pipes = {slot.pipe: slot for slot in self.slots if slot.pipe is not None}
+            for pipe in wait(list(pipes), remaining):
+                pipes[pipe].receive()  # type: ignore[index]
+
+    # -- rounds -------------------------------------------------------------------
+
+    def _claim_request(self, free: list[Slot]) -> ClaimRequest:
+        """What this round may claim: a job per free slot, from queues with room."""
+        shared = self.shared
+        if not free:
+            return NO_CLAIM
+        running = Counter(slot.job.queue for slot in shared.slots if slot.job is not None)
+        named, others = shared.queues.allowances(running, len(free))
+        return ClaimRequest(tuple(shared.types), len(free), named, others)
+
+    def _idle_wait(self) -> float:
+        """How long free slots wait when nothing could be claimed: the poll interval,
+        or less when a delayed job falls due sooner (a notification or a freed slot
+        wakes the lane earlier anyway)."""
+        wait_for = self.shared.settings.poll_interval
+        due = self._guard(lambda: self.shared.store.next_due(self.shared.types))
+        if due is not None:
+            wait_for = min(wait_for, max(0.0, (due - utcnow()).total_seconds()))
+        return wait_for
+
+    def _round(self, outcomes: list[Reported], claim: ClaimRequest) -> list[Job]:
+        """Write ended jobs' outcomes and claim for the free slots: one transaction.
+
+        If the database fails, the outcomes go back to be written next round.
+        """
+        store, worker_id = self.shared.store, self.shared.worker_id
+        if not outcomes:
+            if not claim.wanted:
+                return []
+            if store.backend.look_before_claim and not store.has_queued(claim.types):
+                return []
+            return store.claim(worker_id, claim.types, claim.limit, claim)
+        try:
+            held, jobs = store.finish_and_claim(
+                worker_id, [(RunLease.of(job), outcome) for job, outcome in outcomes], claim
+            )
+        except DBAPIError as error:
+            if is_transient(error):
+                self._waiting[:0] = outcomes
+                raise
+            # One outcome the database refuses must not hold up the others.
+            held, jobs = self._finish_one_by_one(outcomes), []
+        for (job, outcome), was_held in zip(outcomes, held, strict=True):
+            if not was_held:
+                logger.warning(
+                    "job %d was no longer held by this run (attempt %d); its outcome (%s) "
+                    "was dropped",
+                    job.id,
+                    job.attempts,
+                    outcome.status.value,
+                )
+        return jobs
+
+    def _finish_one_by_one(self, outcomes: list[Reported]) -> list[bool]:
+        held = []
+        for index, (job, outcome) in enumerate(outcomes):
+            try:
+                held.append(self.shared.store.finish(RunLease.of(job), outcome))
+            except DBAPIError as error:
+                if is_transient(error):
+                    self._waiting[:0] = outcomes[index:]
+                    raise
+                logger.exception("job %d: its outcome could not be recorded", job.id)
+                held.append(True)
+        return held
+
+    # -- draining -------------------------------------------------------------------
+
+    def _drain(self, now: float) -> None:
+        """Stopping: the running jobs get ``shutdown_timeout`` (none after a second
+        stop), then they are canceled as a user's cancel would."""
+        shared = self.shared
+        if self._drain_deadline is None:
+            self._drain_deadline = now + shared.settings.shutdown_timeout
+            busy = sum(slot.job is not None for slot in self.slots)
+            if busy:
+                logger.info("draining: %d job(s) running", busy)
+        if self._canceled_for_shutdown:
+            return
+        if not shared.stop_now.is_set() and now < self._drain_deadline:
+            return
+        self._canceled_for_shutdown = True
+        for slot in self.slots:
+            job = slot.job
+            if job is None:
+                continue
+            logger.warning("job %d did not finish before shutdown; canceling it", job.id)
+            cancel = functools.partial(shared.store.request_cancel, job.id, by=SHUTDOWN_ACTOR)
+            self._guard(cancel)
+            slot.request_cancel(job.id, SHUTDOWN_REASON)
+
+    def _guard(self, action: Callable[[], T]) -> T | None:
+        """Run a database action; an outage is logged and tried again next time."""
+        return guard(action, self.shared.stopped)
