@@ -279,6 +279,24 @@ def test_a_delayed_job_waits_until_it_is_due(service: JobService, store: JobStor
     assert shown.waiting_for.startswith("scheduled for")
 
 
+def test_next_due_after_a_claims_time_finds_a_job_due_since(
+    service: JobService, store: JobStore
+) -> None:
+    """A worker asks what falls due after the time of its claim: a job that fell due
+    between the claim and the question must still be found, or the worker would
+    sleep through its whole poll interval (seen under load: a claim a hair early,
+    then "nothing after now")."""
+    claimed_at = utcnow() - timedelta(seconds=2)
+    since = service.submit(
+        ALICE, NOOP, options=SubmitOptions(run_at=utcnow() - timedelta(1 / 86400))
+    )
+
+    assert store.next_due([NOOP]) is None
+    assert store.next_due([NOOP], after=claimed_at) == since.run_at
+    store.keep_round_connection()
+    assert store.next_due([NOOP], after=claimed_at) == since.run_at
+
+
 @pytest.mark.parametrize(
     ("options", "field"),
     [

@@ -330,12 +330,17 @@ class JobStore:
         with self.reading() as connection:
             return bool(connection.execute(statement).scalar())
 
-    def next_due(self, types: Sequence[str]) -> datetime | None:
-        """When the earliest delayed job of these types falls due (None: none waits),
-        asked on the calling thread's round connection where the database can
-        (``Backend.next_due``)."""
+    def next_due(self, types: Sequence[str], *, after: datetime | None = None) -> datetime | None:
+        """When the earliest delayed job of these types falls due after ``after``
+        (default now; None: none waits), asked on the calling thread's round
+        connection where the database can (``Backend.next_due``).
+
+        A worker passes the time from before its claim: a job that fell due between
+        the claim and this question is then still found (at once due), where "after
+        now" would miss it and leave the worker asleep for its poll interval.
+        """
         kept: KeptConnection | None = getattr(self._kept_round, "connection", None)
-        return self.backend.next_due(kept, types, utcnow())
+        return self.backend.next_due(kept, types, after or utcnow())
 
     def cancel_requests(self, worker_id: str) -> list[int]:
         """Ids of this worker's jobs that were asked to stop."""

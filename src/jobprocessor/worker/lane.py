@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from multiprocessing.connection import wait
 from typing import TypeVar
 
@@ -127,6 +128,7 @@ class Lane:
                 outcomes, self._waiting = self._waiting, []
                 free = free[: shared.settings.claim_batch_size] if look else []
                 claim = self._claim_request(free)
+                asked_at = utcnow()
                 jobs = self._guard(functools.partial(self._round, outcomes, claim)) or []
                 for job, slot in zip(jobs, free, strict=False):
                     slot.assign(job)
@@ -134,7 +136,7 @@ class Lane:
                     # A limit's place freed in this round: on PostgreSQL the round's
                     # claim could not see it yet (one statement, one snapshot).
                     again = any(job.limit_key for job, _ in outcomes)
-                    look_at = time.monotonic() + (0.0 if again else self._idle_wait())
+                    look_at = time.monotonic() + (0.0 if again else self._idle_wait(asked_at))
             now = time.monotonic()
             timeout = poll_interval if next_tick is None else next_tick - now
             if claims and not stopping and any(slot.free for slot in self.slots):
@@ -195,12 +197,13 @@ class Lane:
         named, others = shared.queues.allowances(running, len(free))
         return ClaimRequest(tuple(shared.types), len(free), named, others)
 
-    def _idle_wait(self) -> float:
-        """How long free slots wait when nothing could be claimed: the poll interval,
-        or less when a delayed job falls due sooner (a notification or a freed slot
-        wakes the lane earlier anyway)."""
+    def _idle_wait(self, claimed_at: datetime) -> float:
+        """How long free slots wait when nothing could be claimed at ``claimed_at``:
+        the poll interval, or less when a delayed job falls due sooner (a
+        notification or a freed slot wakes the lane earlier anyway)."""
         wait_for = self.shared.settings.poll_interval
-        due = self._guard(lambda: self.shared.store.next_due(self.shared.types))
+        store, types = self.shared.store, self.shared.types
+        due = self._guard(lambda: store.next_due(types, after=claimed_at))
         if due is not None:
             wait_for = min(wait_for, max(0.0, (due - utcnow()).total_seconds()))
         return wait_for
