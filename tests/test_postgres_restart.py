@@ -4,79 +4,54 @@ Both a plain restart and an outage longer than the heartbeat timeout: a worker
 that could not reach the database is not lost, and must not declare itself or
 others lost when the database comes back.
 
-This restarts the machine's shared PostgreSQL server: run it on its own, as other
-test runs on the machine see their connections dropped while it runs. It is marked
-``serial``: scripts/test runs it after the parallel part, and it refuses to run in
-a parallel session.
+The server restarted is one of this module's own (``private_postgres.py``), so the
+tests run beside the others: restarting the machine's shared server would drop
+their connections.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
-from pathlib import Path
+import uuid
+from collections.abc import Iterator
 
 import pytest
 
 from conftest import ADMIN, FAST, wait_until
 from jobprocessor.model import Status
 from jobprocessor.service import JobService
-
-pytestmark = [
-    pytest.mark.serial,
-    # Only the PostgreSQL case of the parametrised ``database_url`` fixture.
-    pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
-]
+from private_postgres import PrivateServer
 
 
-@pytest.fixture(autouse=True)
-def alone() -> None:
-    """Fail, rather than drop the connections of tests running beside this one."""
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    if workers > 1:
-        pytest.fail(
-            f"restarts PostgreSQL: run it alone (--part=serial), not with {workers} workers"
-        )
+@pytest.fixture(scope="module")
+def server() -> Iterator[PrivateServer]:
+    with PrivateServer.running() as private:
+        yield private
 
 
-def _pg_version() -> str:
-    versions = sorted(p.name for p in Path("/etc/postgresql").iterdir())
-    assert versions, "no PostgreSQL cluster under /etc/postgresql"
-    return versions[-1]
+@pytest.fixture
+def database_url(server: PrivateServer) -> Iterator[str]:
+    """An empty database on the private server (the service migrates it)."""
+    name = f"restart_{uuid.uuid4().hex[:8]}"
+    server.create_database(name)
+    yield server.url(name)
+    server.drop_database(name)
 
 
-def _pg_ready() -> bool:
-    done = subprocess.run(
-        ["pg_isready", "-h", "127.0.0.1", "-p", "5432"], capture_output=True, check=False
-    )
-    return done.returncode == 0
-
-
-def restart_postgres(*, down_for: float = 0.0) -> float:
+def restart_postgres(server: PrivateServer, *, down_for: float = 0.0) -> float:
     """Restart the server and wait until it answers; returns how long that took.
 
     With ``down_for``, the server is stopped, kept down that long, then started.
     """
     began = time.monotonic()
     if down_for:
-        _pg_ctl("stop")
-        wait_until(lambda: not _pg_ready(), timeout=60, what="PostgreSQL to stop")
+        server.stop()
         time.sleep(down_for)  # the length of the outage, not a wait for a state
-        _pg_ctl("start")
+        server.start()
     else:
-        _pg_ctl("restart")
-    wait_until(_pg_ready, timeout=60, what="PostgreSQL to accept connections again")
+        server.restart()
+    wait_until(server.ready, timeout=60, what="PostgreSQL to accept connections again")
     return time.monotonic() - began
-
-
-def _pg_ctl(action: str) -> None:
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", _pg_version(), "main", action],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
 
 
 @pytest.mark.parametrize(
@@ -85,7 +60,7 @@ def _pg_ctl(action: str) -> None:
     ids=["restart", "outage-longer-than-heartbeat-timeout"],
 )
 def test_jobs_before_and_after_a_postgresql_restart_all_succeed(
-    service: JobService, spawn_worker, down_for: float, record_property
+    service: JobService, server: PrivateServer, spawn_worker, down_for: float, record_property
 ) -> None:
     worker = spawn_worker(concurrency=2)
     before = service.submit_many(ADMIN, "diag.count", [{"n": 20, "delay": 0.1}] * 6)
@@ -98,7 +73,7 @@ def test_jobs_before_and_after_a_postgresql_restart_all_succeed(
         what="a running job to report progress",
     )
 
-    outage = restart_postgres(down_for=down_for)
+    outage = restart_postgres(server, down_for=down_for)
     record_property("postgres_outage_s", round(outage, 2))
     print(f"postgres_outage_s = {outage:.2f}")
 
