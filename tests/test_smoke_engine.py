@@ -29,3 +29,24 @@ def test_an_idle_worker_starts_a_new_job_without_waiting_for_its_poll(
         wait_for_status(service, later.id, Status.SUCCEEDED, Status.FAILED, timeout=20).status
         is Status.SUCCEEDED
     )
+
+
+def test_an_error_storing_a_report_fails_that_job_and_the_worker_goes_on(
+    service: JobService, start_worker
+) -> None:
+    """Not a database outage (retried) nor a lost job (fenced): an error no retry
+    mends. The job fails with WorkerError; its slot gets a fresh process."""
+    worker = start_worker(concurrency=1).worker
+
+    def refuse(*_: object) -> bool:
+        raise ValueError("a value the database refuses")
+
+    worker.store.reports.record_progress = refuse
+    broken = service.submit(ADMIN, "diag.count", {"n": 3, "delay": 0.3})
+    failed = wait_for_status(service, broken.id, Status.FAILED, timeout=30)
+    assert failed.error is not None
+    assert failed.error.type == "WorkerError"
+
+    del worker.store.reports.record_progress
+    job = service.submit(ADMIN, "diag.noop", {})
+    assert wait_for_status(service, job.id, Status.SUCCEEDED, timeout=30).status is Status.SUCCEEDED

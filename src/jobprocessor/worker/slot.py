@@ -214,6 +214,8 @@ class Slot:
                     return
         except _Fenced:
             self._fenced(run)
+        except Exception:
+            self._broke(run)
 
     def tick(self, now: float) -> float | None:
         """Act on what is due for the running job: a cancel, its time limit, a forced
@@ -241,6 +243,9 @@ class Slot:
                 self._flush(run)
         except _Fenced:
             self._fenced(run)
+            return None
+        except Exception:
+            self._broke(run)
             return None
         due = run.last_flush + FLUSH_INTERVAL
         if run.cancel is not None:
@@ -355,6 +360,16 @@ class Slot:
             run.job.id,
             run.lease.attempt,
         )
+
+    def _broke(self, run: _Running) -> None:
+        """Following the job failed for a reason no retry mends (a value the database
+        refuses, a bug): the job fails, its process is replaced, and the lane with
+        its other slots goes on."""
+        logger.exception("slot %d: unexpected error running job %d", self.index, run.job.id)
+        if self._run is run:
+            error = JobError("WorkerError", "the worker could not follow the job (see its log)")
+            self._end(run.job, Outcome(Status.FAILED, error=error, detail=error.message))
+        self._restart_in_background()
 
     def _flush(self, run: _Running) -> None:
         """Store what the job reported since the last flush (raises ``_Fenced`` if the
