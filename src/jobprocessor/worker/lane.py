@@ -90,6 +90,8 @@ class Lane:
         #: When the drain cancels the running jobs (``time.monotonic()``), once stopping.
         self._drain_deadline: float | None = None
         self._canceled_for_shutdown = False
+        #: When free slots are looked for again without a nudge (``time.monotonic()``).
+        self._look_at = 0.0
 
     def report(self, slot: Slot, job: Job, outcome: Outcome) -> None:
         """A slot's job ended (called on this lane's thread): its outcome waits for
@@ -103,49 +105,60 @@ class Lane:
 
     def run(self) -> None:
         """Follow jobs and run rounds until the worker stops and this lane has drained."""
-        shared = self.shared
-        shared.store.keep_round_connection()
-        claims = bool(shared.types)
-        poll_interval = shared.settings.poll_interval
-        #: When free slots are looked for again without a nudge (``time.monotonic()``).
-        look_at = 0.0
+        self.shared.store.keep_round_connection()
         nudged = True
         while True:
             if nudged:
                 self.nudge.clear()  # before looking, so that a nudge meanwhile counts
             now = time.monotonic()
             next_tick = self._tick(now)
-            stopping = shared.stopping.is_set()
-            if stopping:
+            if self.shared.stopping.is_set():
                 self._drain(now)
                 if not self._waiting and not self._busy():
                     return
             self._linger()
-            free = [slot for slot in self.slots if slot.free] if claims and not stopping else []
-            look = bool(free) and (nudged or bool(self._waiting) or now >= look_at)
-            again = False
-            if self._waiting or look:
-                outcomes, self._waiting = self._waiting, []
-                free = free[: shared.settings.claim_batch_size] if look else []
-                claim = self._claim_request(free)
-                asked_at = utcnow()
-                jobs = self._guard(functools.partial(self._round, outcomes, claim)) or []
-                for job, slot in zip(jobs, free, strict=False):
-                    slot.assign(job)
-                if len(jobs) < len(free):
-                    # A limit's place freed in this round: on PostgreSQL the round's
-                    # claim could not see it yet (one statement, one snapshot).
-                    again = any(job.limit_key for job, _ in outcomes)
-                    look_at = time.monotonic() + (0.0 if again else self._idle_wait(asked_at))
-            now = time.monotonic()
-            timeout = poll_interval if next_tick is None else next_tick - now
-            if claims and not stopping and any(slot.free for slot in self.slots):
-                timeout = min(timeout, look_at - now)
-            if stopping and not self._canceled_for_shutdown and self._drain_deadline is not None:
-                timeout = min(timeout, self._drain_deadline - now)
-            if again or self._waiting:
-                timeout = 0.0
-            nudged = self._wait(max(0.0, timeout))
+            again = self._round_if_due(now, nudged=nudged)
+            nudged = self._wait(0.0 if again else self._timeout(next_tick))
+
+    def _round_if_due(self, now: float, *, nudged: bool) -> bool:
+        """Write the waiting outcomes, and claim for the free slots if it is time to
+        look (nudged, an outcome written, or ``_look_at`` passed). True if the lane
+        should go round again at once."""
+        shared = self.shared
+        free = [slot for slot in self.slots if slot.free] if self._claims() else []
+        look = bool(free) and (nudged or bool(self._waiting) or now >= self._look_at)
+        if not (self._waiting or look):
+            return False
+        outcomes, self._waiting = self._waiting, []
+        free = free[: shared.settings.claim_batch_size] if look else []
+        asked_at = utcnow()
+        jobs = self._guard(functools.partial(self._round, outcomes, self._claim_request(free)))
+        jobs = jobs or []
+        for job, slot in zip(jobs, free, strict=False):
+            slot.assign(job)
+        again = False
+        if len(jobs) < len(free):
+            # A limit's place freed in this round: on PostgreSQL the round's claim
+            # could not see it yet (one statement, one snapshot).
+            again = any(job.limit_key for job, _ in outcomes)
+            self._look_at = time.monotonic() + (0.0 if again else self._idle_wait(asked_at))
+        return again or bool(self._waiting)  # outcomes put back: the database failed
+
+    def _timeout(self, next_tick: float | None) -> float:
+        """How long the lane may wait: until a slot's next tick, the next look for
+        work while a slot is free, the drain's deadline, or the poll interval."""
+        now = time.monotonic()
+        timeout = self.shared.settings.poll_interval if next_tick is None else next_tick - now
+        if self._claims() and any(slot.free for slot in self.slots):
+            timeout = min(timeout, self._look_at - now)
+        deadline = self._drain_deadline
+        if deadline is not None and not self._canceled_for_shutdown:
+            timeout = min(timeout, deadline - now)
+        return max(0.0, timeout)
+
+    def _claims(self) -> bool:
+        """Whether the lane claims now: it has job types, and the worker is not stopping."""
+        return bool(self.shared.types) and not self.shared.stopping.is_set()
 
     def _wait(self, timeout: float) -> bool:
         """Wait for the busy slots' pipes and the nudge; take what the jobs wrote.
