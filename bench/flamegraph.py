@@ -48,6 +48,10 @@ def parse(lines: Iterable[str]) -> list[tuple[list[str], int]]:
         if not line:
             continue
         stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            # A frame named by a multi-line string (py-spy names a module's top level
+            # by its docstring at times) breaks its stack over lines: left out.
+            continue
         stacks.append(([_LINE.sub(")", frame) for frame in stack.split(";")], int(count)))
     return stacks
 
