@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+
+from ports import free_port
 
 
 def _bin_dir() -> Path:
@@ -28,19 +29,13 @@ def _bin_dir() -> Path:
     return found[-1].parent
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class PrivateServer:
     """A throwaway PostgreSQL cluster: ``start``, ``stop``, ``restart``, ``url``."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.data = root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self._bin = _bin_dir()
         self._as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 

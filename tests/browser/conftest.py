@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -39,6 +38,7 @@ from chromium import CHROMIUM, VIEWPORT, launch
 from conftest import DIAG, TESTS, cli_env, wait_for_status, wait_until
 from jobprocessor.model import Actor, Job, Role, Status
 from jobprocessor.service import JobService
+from ports import free_port
 
 #: Job types the server knows besides the diagnostics (tests/apps is on its path).
 APPS = [DIAG, "console_jobs"]
@@ -133,13 +133,6 @@ class Console:
             self.people.add(name)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _healthy(process: subprocess.Popen[bytes], url: str) -> bool:
     """True once /healthz answers 200; raises if the server has exited."""
     if process.poll() is not None:
@@ -155,7 +148,7 @@ def _start_server(database_url: str, log: Path) -> tuple[subprocess.Popen[bytes]
     # The port is chosen here and bound by the server: another process may take it in
     # between, so a server that exits because its port is taken is started again.
     for _ in range(5):
-        port = _free_port()
+        port = free_port()
         command = [sys.executable, "-m", "jobprocessor.cli", "serve", "--port", str(port)]
         command += [arg for app in APPS for arg in ("--app", app)]
         command += ["--workers", "4"]
