@@ -48,8 +48,9 @@ class Backend(abc.ABC):
     #: A claim takes the database's only write lock: look for work (lock-free) first.
     look_before_claim: ClassVar[bool]
     #: The GIL switch interval of a worker's process, in seconds (None: Python's 5 ms).
-    #: A job's hand-overs between the worker's threads each wait for the GIL; see
-    #: bench/engine_changes.md (change 37) for what a shorter one gains on each database.
+    #: Chosen when each job passed between threads (bench/engine_changes.md, change 37);
+    #: since a lane runs its slots itself (change 38) two A/B pairs on SQLite were
+    #: inconclusive, so it stays until measured better.
     switch_interval: ClassVar[float | None]
 
     def __init__(self, engine: Engine) -> None:
