@@ -279,6 +279,24 @@ def test_a_delayed_job_waits_until_it_is_due(service: JobService, store: JobStor
     assert shown.waiting_for.startswith("scheduled for")
 
 
+@pytest.mark.parametrize("kept", [False, True], ids=["pooled", "round-connection"])
+def test_has_queued_sees_only_due_jobs_of_the_types_asked(
+    service: JobService, store: JobStore, kept: bool
+) -> None:
+    """The look a SQLite worker takes before a claim (on its lane's round connection,
+    or a pooled read for other callers)."""
+    if kept:
+        store.keep_round_connection()
+    assert not store.has_queued([NOOP])
+    service.submit(ALICE, NOOP, options=SubmitOptions(delay=3600))
+    assert not store.has_queued([NOOP])
+    service.submit(ALICE, "sched.report", {"n": 1})
+    assert not store.has_queued([NOOP])
+    assert store.has_queued([NOOP, "sched.report"])
+    service.submit(ALICE, NOOP, options=SubmitOptions(run_at=utcnow() - timedelta(1)))
+    assert store.has_queued([NOOP])
+
+
 def test_next_due_after_a_claims_time_finds_a_job_due_since(
     service: JobService, store: JobStore
 ) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Table, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from conftest import ADMIN, ALICE, BOB, seed_report, wait_for_status
 from jobprocessor.auth import PASSWORD_HASHER
@@ -20,6 +21,8 @@ from jobprocessor.model import Actor, Job, ReportEntry, Role, Status, StatusGrou
 from jobprocessor.registry import job
 from jobprocessor.service import JobService, ListFilter
 from jobprocessor.store import listing
+from jobprocessor.store._sql import job_row
+from jobprocessor.store.records import NewJob
 from jobprocessor.store.tables import job_artifacts, job_entries, job_events, jobs
 
 
@@ -130,6 +133,21 @@ def test_submit_many_keeps_the_order_given_with_one_submitted_event_each(
             select(job_events.c.job_id, job_events.c.event, job_events.c.by)
         ).all()
     assert sorted(events) == [(j.id, "submitted", "alice") for j in created]
+
+
+def test_a_submission_the_database_refuses_stores_none_of_its_jobs(
+    service: JobService,
+) -> None:
+    """The store writes a batch in one transaction: a row the database refuses (here a
+    title of NULL, which no caller of the service can send) leaves nothing behind."""
+    good = NewJob("diag.noop", "diagnostics", "fine", {}, "alice", cancel_grace=1.0)
+    bad = dataclasses.replace(good, title=None)  # type: ignore[arg-type]
+    now = utcnow()
+    with pytest.raises(IntegrityError):
+        service.store.backend.submit([job_row(good, now), job_row(bad, now)], by="alice", now=now)
+    assert count_rows(service, jobs) == 0
+    assert count_rows(service, job_events) == 0
+    assert service.submit(ALICE, "diag.noop", None).status is Status.QUEUED
 
 
 @pytest.mark.parametrize(

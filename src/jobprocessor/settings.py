@@ -73,11 +73,12 @@ class Settings(BaseSettings):
         "(PostgreSQL wakes it with LISTEN/NOTIFY, SQLite with the commit watch).",
     )
     commit_watch_interval: float = Field(
-        default=0.005,
+        default=0.001,
         ge=0,
         description="SQLite: seconds between a worker's looks at whether anyone committed "
         "(PRAGMA data_version, microseconds each), so that a submitted job starts within "
-        "milliseconds rather than at the next poll; 0 leaves only poll_interval.",
+        "milliseconds rather than at the next poll (an idle worker then uses about 3 % of "
+        "a core; 0.005: 2 %); 0 leaves only poll_interval.",
     )
     schedule_check_interval: float = Field(
         default=1.0,

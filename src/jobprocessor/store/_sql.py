@@ -43,6 +43,7 @@ IS_QUEUED = jobs.c.status == literal_column("'queued'")
 IS_HELD = jobs.c.status.in_([literal_column(f"'{status}'") for status in HELD])
 #: Built once: a round inserts its events every time.
 INSERT_EVENTS = insert(job_events)
+INSERT_JOBS = insert(jobs).returning(*jobs.c, sort_by_parameter_order=True)
 
 
 def held_by(lease: RunLease) -> ColumnElement[bool]:
@@ -85,8 +86,14 @@ def insert_jobs(
     """Insert jobs (``job_row``s) with their first events in the caller's transaction;
     the stored rows, in the order given. One batched ``INSERT … RETURNING``
     (SQLAlchemy's insertmanyvalues), so a bulk submission is short."""
-    statement = insert(jobs).returning(*jobs.c, sort_by_parameter_order=True)
-    created = list(connection.execute(statement, rows))
+    created = list(connection.execute(INSERT_JOBS, rows))
+    connection.execute(INSERT_EVENTS, first_events(created, by=by, now=now))
+    return created
+
+
+def first_events(created: Sequence[Any], *, by: str, now: datetime) -> list[dict[str, Any]]:
+    """The first events of new jobs' timelines (``event_row``s): submitted, and for a
+    restart where it came from."""
     events = [
         event_row(row.id, Event.SUBMITTED, by, now, _submitted_detail(row)) for row in created
     ]
@@ -95,8 +102,7 @@ def insert_jobs(
         for row in created
         if row.restarted_from is not None
     ]
-    connection.execute(INSERT_EVENTS, events)
-    return created
+    return events
 
 
 def _submitted_detail(row: Any) -> str | None:

@@ -18,11 +18,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, func, literal, select, text
+from sqlalchemy import ColumnElement, Connection, Engine, exists, func, literal, or_, select, text
 
 from jobprocessor.model import utcnow
-from jobprocessor.store import pg_round, pg_submit, sqlite_round
-from jobprocessor.store._sql import IS_QUEUED, QUEUED_CHANNEL, insert_jobs
+from jobprocessor.store import pg_round, pg_submit, sqlite_round, sqlite_submit
+from jobprocessor.store._sql import IS_QUEUED, QUEUED_CHANNEL
 from jobprocessor.store.commit_watch import watch_commits
 from jobprocessor.store.engine import KeptConnection, reading
 from jobprocessor.store.notifications import listen
@@ -119,6 +119,15 @@ class Backend(abc.ABC):
     ) -> WakeSource | None:
         """What tells an idle worker that there may be work (or a cancel for it), to
         run in a thread of its own until ``stopped``; None if nothing can."""
+
+    def has_queued(self, kept: KeptConnection | None, types: Sequence[str], now: datetime) -> bool:
+        """Whether a job of ``types`` is queued and due at ``now``. ``kept`` is the
+        asking thread's round connection, for a database that can use it; here a read
+        of its own."""
+        due = or_(jobs.c.run_at.is_(None), jobs.c.run_at <= now)
+        statement = select(exists().where(IS_QUEUED, jobs.c.type.in_(list(types)), due))
+        with reading(self.engine) as connection:
+            return bool(connection.execute(statement).scalar())
 
     def next_due(
         self, kept: KeptConnection | None, types: Sequence[str], now: datetime
@@ -257,10 +266,22 @@ class SqliteBackend(Backend):
         return self.engine.connect()
 
     def submit(self, rows: Sequence[dict[str, Any]], *, by: str, now: datetime) -> list[Any]:
-        """One batched ``INSERT … RETURNING`` (SQLAlchemy's insertmanyvalues), so that
-        a bulk submission holds the write lock for milliseconds, not seconds."""
-        with self.engine.begin() as connection:
-            return insert_jobs(connection, rows, by=by, now=now)
+        with self.engine.connect() as connection:
+            return sqlite_submit.submit(connection, rows, by=by, now=now)
+
+    def has_queued(self, kept: KeptConnection | None, types: Sequence[str], now: datetime) -> bool:
+        if kept is None:
+            return super().has_queued(kept, types, now)
+        with kept.use() as connection:
+            return sqlite_round.has_queued(connection, types, now)
+
+    def next_due(
+        self, kept: KeptConnection | None, types: Sequence[str], now: datetime
+    ) -> datetime | None:
+        if kept is None:
+            return super().next_due(kept, types, now)
+        with kept.use() as connection:
+            return sqlite_round.next_due(connection, types, now)
 
     def notify(self, connection: Connection, channel: str, payload: str = "") -> None:
         """Nothing: SQLite's workers watch for commits instead (``commit_watch``)."""

@@ -21,10 +21,8 @@ from sqlalchemy import (
     Engine,
     case,
     delete,
-    exists,
     func,
     literal_column,
-    or_,
     select,
     text,
 )
@@ -36,7 +34,6 @@ from jobprocessor.store._sql import (
     CANCEL_CHANNEL,
     FINISHED,
     INSERT_EVENTS,
-    IS_QUEUED,
     QUEUED_CHANNEL,
     clip,
     event_row,
@@ -324,11 +321,10 @@ class JobStore:
 
     def has_queued(self, types: Sequence[str]) -> bool:
         """A cheap, lock-free look before a claim (SQLite claims take the write lock):
-        is a job of these types queued and due?"""
-        due = or_(jobs.c.run_at.is_(None), jobs.c.run_at <= utcnow())
-        statement = select(exists().where(IS_QUEUED, jobs.c.type.in_(list(types)), due))
-        with self.reading() as connection:
-            return bool(connection.execute(statement).scalar())
+        is a job of these types queued and due? Asked on the calling thread's round
+        connection where the database can (``Backend.has_queued``)."""
+        kept: KeptConnection | None = getattr(self._kept_round, "connection", None)
+        return self.backend.has_queued(kept, types, utcnow())
 
     def next_due(self, types: Sequence[str], *, after: datetime | None = None) -> datetime | None:
         """When the earliest delayed job of these types falls due after ``after``

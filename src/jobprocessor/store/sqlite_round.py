@@ -3,30 +3,21 @@
 The counterpart of ``pg_round``, with the same statements (``round_sql``). SQLite
 runs statements in-process, so the round is several statements in one ``BEGIN
 IMMEDIATE`` transaction (one writer at a time): no round trips to save, only the
-commit, which the round shares. They go to the sqlite3 connection itself, like
-``pg_round``'s statement to psycopg: SQLAlchemy's execution of five statements was
-two fifths of a round. Times and claimed rows are converted by the columns' own
-SQLAlchemy types (their ``dialect_impl``'s bind and result processors), so they are
-written and read exactly as everywhere else.
+commit, which the round shares. They go to the sqlite3 connection itself
+(``sqlite_driver``), like ``pg_round``'s statement to psycopg: SQLAlchemy's
+execution of five statements was two fifths of a round.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import sqlite3
-from collections import namedtuple
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
-from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.types import TypeEngine
 
 from jobprocessor.model import Event, Status
-from jobprocessor.store.engine import begin_immediate
 from jobprocessor.store.round_sql import (
     Flavour,
     choose_sql,
@@ -37,7 +28,8 @@ from jobprocessor.store.round_sql import (
     outcome_row,
     started_detail,
 )
-from jobprocessor.store.tables import QUEUED_INDEX, job_events, jobs
+from jobprocessor.store.sqlite_driver import converters, driver_of, immediate, read
+from jobprocessor.store.tables import QUEUED_INDEX, RUN_AT_INDEX, job_events, jobs
 from jobprocessor.store.wal_checkpoints import ROUNDS_AUTOCHECKPOINT
 
 if TYPE_CHECKING:
@@ -81,6 +73,19 @@ SET status = '{Status.RUNNING.value}', worker_id = :worker, started_at = :now,
 WHERE id = :id AND status = '{Status.QUEUED.value}'
 RETURNING *"""
 EVENTS_SQL = f"INSERT INTO {job_events.name} (job_id, at, event, by, detail) VALUES (?, ?, ?, ?, ?)"
+_QUEUED_OF_TYPES = f"status = '{Status.QUEUED.value}' AND {FLAVOUR.member('type', 'types')}"
+#: Whether a job of the given types is queued and due (``JobStore.has_queued``).
+HAS_QUEUED_SQL = f"""SELECT EXISTS (
+    SELECT 1 FROM {jobs.name}
+    WHERE {_QUEUED_OF_TYPES} AND (run_at IS NULL OR run_at <= :now)
+)"""
+#: When the earliest delayed job of the given types falls due (``JobStore.next_due``).
+#: Bound to the partial index of delayed jobs: SQLite chose `(status, id)` and read
+#: every queued job.
+NEXT_DUE_SQL = (
+    f"SELECT min(run_at) AS run_at FROM {jobs.name} INDEXED BY {RUN_AT_INDEX} "
+    f"WHERE {_QUEUED_OF_TYPES} AND run_at > :now"
+)
 
 
 def run_round(
@@ -95,27 +100,25 @@ def run_round(
     A flag is False where the worker no longer held the job (a rescue or a cancel
     got there first). Errors are raised as SQLAlchemy's, as ``pg_round`` raises them.
     """
-    driver: sqlite3.Connection = connection.connection.dbapi_connection  # type: ignore[assignment]
-    at = _converters(connection.dialect).time(now)
-    sql = "BEGIN IMMEDIATE"
-    try:
-        begin_immediate(driver)
-        finished: set[int] = set()
-        sql = FINISH_SQL
+    driver = driver_of(connection)
+    convert = converters(jobs, connection.dialect)
+    at = convert.time(now)
+    finished: set[int] = set()
+    rows: list[Any] = []
+    with immediate(driver) as statement:
+        statement.sql = FINISH_SQL
         for lease, outcome in outcomes:
             ended = outcome_row(lease, outcome)
             ended.update(result=json.dumps(ended["result"]), now=at, worker=worker_id)
-            finished.update(row[0] for row in driver.execute(sql, ended))
-        rows: list[Any] = []
+            finished.update(row[0] for row in driver.execute(FINISH_SQL, ended))
         if claim.wanted:
-            sql = CLAIM_SQL[is_capped(claim)]
+            statement.sql = sql = CLAIM_SQL[is_capped(claim)]
             parameters = {"worker": worker_id, "now": at, **claim_parameters(claim, FLAVOUR)}
             chosen = driver.execute(sql, parameters).fetchall()
-            sql = TAKE_SQL
-            convert = _converters(connection.dialect)
+            statement.sql = TAKE_SQL
             for job_id, place in chosen:
                 taken = {"worker": worker_id, "now": at, "place": place, "id": job_id}
-                rows += convert.rows(driver.execute(sql, taken))
+                rows += convert.rows(driver.execute(TAKE_SQL, taken))
         events = [
             (job_id, at, event, None, detail)
             for job_id, event, detail in end_events(outcomes)
@@ -124,15 +127,29 @@ def run_round(
         detail = started_detail(worker_id)
         events += [(row.id, at, Event.STARTED.value, None, detail) for row in rows]
         if events:
-            sql = EVENTS_SQL
-            driver.executemany(sql, events)
-        sql = "COMMIT"
-        driver.execute(sql)
-    except sqlite3.Error as error:
-        if driver.in_transaction:
-            driver.execute("ROLLBACK")
-        raise DBAPIError.instance(sql, (), error, sqlite3.Error) from error
+            statement.sql = EVENTS_SQL
+            driver.executemany(EVENTS_SQL, events)
     return [lease.job_id in finished for lease, _ in outcomes], rows
+
+
+def has_queued(connection: Connection, types: Sequence[str], now: datetime) -> bool:
+    """``HAS_QUEUED_SQL`` on a ``prepare``d connection, with no transaction of its own:
+    0.02 ms, against 0.5 ms for a pooled read through SQLAlchemy. A worker asks before
+    every claim that has no outcome to write, on the path of a new job's start."""
+    at = converters(jobs, connection.dialect).time(now)
+    parameters = {"types": FLAVOUR.list_value(types), "now": at}
+    return bool(read(driver_of(connection), HAS_QUEUED_SQL, parameters).fetchone()[0])
+
+
+def next_due(connection: Connection, types: Sequence[str], now: datetime) -> datetime | None:
+    """``NEXT_DUE_SQL`` on a ``prepare``d connection (see ``has_queued``): a worker asks
+    after every round that leaves a slot free."""
+    convert = converters(jobs, connection.dialect)
+    parameters = {"types": FLAVOUR.list_value(types), "now": convert.time(now)}
+    due: datetime | None = convert.rows(read(driver_of(connection), NEXT_DUE_SQL, parameters))[
+        0
+    ].run_at
+    return due
 
 
 def prepare(connection: Connection) -> None:
@@ -143,37 +160,3 @@ def prepare(connection: Connection) -> None:
     driver = connection.connection.dbapi_connection
     assert driver is not None
     driver.execute(f"PRAGMA wal_autocheckpoint = {ROUNDS_AUTOCHECKPOINT}")
-
-
-class _Converters:
-    """The jobs table's SQLAlchemy types, as plain functions for one dialect."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        time = jobs.c.started_at.type.dialect_impl(dialect).bind_processor(dialect)
-        assert time is not None
-        self.time: Callable[[datetime], Any] = time
-        self._dialect = dialect
-        self._readers: dict[tuple[str, ...], tuple[Any, list[Any]]] = {}
-
-    def rows(self, cursor: sqlite3.Cursor) -> list[Any]:
-        """Rows of the jobs table (``RETURNING *``), read as SQLAlchemy would."""
-        names = tuple(d[0] for d in cursor.description)
-        if names not in self._readers:
-            self._readers[names] = (
-                namedtuple("_Row", names),
-                [_reader(jobs.c[name].type, self._dialect) for name in names],
-            )
-        make_row, readers = self._readers[names]
-        return [
-            make_row(*(v if r is None else r(v) for r, v in zip(readers, raw, strict=True)))
-            for raw in cursor.fetchall()
-        ]
-
-
-def _reader(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
-    return column_type.dialect_impl(dialect).result_processor(dialect, None)
-
-
-@functools.cache
-def _converters(dialect: Dialect) -> _Converters:
-    return _Converters(dialect)

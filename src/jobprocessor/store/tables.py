@@ -83,6 +83,9 @@ def _partial(condition: str) -> dict[str, Any]:
     return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
 
 
+#: The partial index of delayed queued jobs (named where a query must be bound to it).
+RUN_AT_INDEX = "ix_jobprocessor_jobs_run_at"
+
 jobs = Table(
     "jobprocessor_jobs",
     metadata,
@@ -149,7 +152,7 @@ jobs = Table(
     ),
     # When the next delayed job is due.
     Index(
-        "ix_jobprocessor_jobs_run_at",
+        RUN_AT_INDEX,
         "run_at",
         **_partial("status = 'queued' AND run_at IS NOT NULL"),
     ),
