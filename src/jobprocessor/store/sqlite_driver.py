@@ -85,8 +85,8 @@ class Converters:
         assert time is not None
         #: A time, as the jobs table's timestamp columns store it.
         self.time: Callable[[datetime], Any] = time
-        self._readers: dict[tuple[str, ...], tuple[Any, list[Any]]] = {}
-        self._writers: dict[tuple[str, ...], list[Any]] = {}
+        self._readers: dict[tuple[str, ...], tuple[Any, list[Callable[[Any], Any] | None]]] = {}
+        self._writers: dict[tuple[str, ...], list[Callable[[Any], Any] | None]] = {}
 
     def rows(self, cursor: sqlite3.Cursor) -> list[Any]:
         """The rows of the table a cursor returns (``RETURNING *``), read as SQLAlchemy
@@ -95,7 +95,7 @@ class Converters:
         if names not in self._readers:
             self._readers[names] = (
                 namedtuple("_Row", names),
-                [_processor(self._table.c[name].type, self._dialect, "result") for name in names],
+                [_reader(self._table.c[name].type, self._dialect) for name in names],
             )
         make_row, readers = self._readers[names]
         return [
@@ -107,9 +107,8 @@ class Converters:
         """A row's values for the table's columns, as SQLAlchemy would bind them."""
         names = tuple(row)
         if names not in self._writers:
-            self._writers[names] = [
-                _processor(self._table.c[name].type, self._dialect, "bind") for name in names
-            ]
+            columns = self._table.c
+            self._writers[names] = [_binder(columns[name].type, self._dialect) for name in names]
         writers = self._writers[names]
         return {
             name: value if w is None else w(value)
@@ -117,11 +116,12 @@ class Converters:
         }
 
 
-def _processor(column_type: TypeEngine[Any], dialect: Dialect, kind: str) -> Any:
-    implementation = column_type.dialect_impl(dialect)
-    if kind == "bind":
-        return implementation.bind_processor(dialect)
-    return implementation.result_processor(dialect, None)
+def _reader(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    return column_type.dialect_impl(dialect).result_processor(dialect, None)
+
+
+def _binder(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    return column_type.dialect_impl(dialect).bind_processor(dialect)
 
 
 @functools.cache

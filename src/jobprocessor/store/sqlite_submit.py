@@ -20,13 +20,8 @@ from sqlalchemy import Connection
 
 from jobprocessor.store._sql import first_events
 from jobprocessor.store.sqlite_driver import converters, driver_of, immediate
-from jobprocessor.store.tables import job_events, jobs
-
-_EVENT_COLUMNS = ("job_id", "at", "event", "by", "detail")
-EVENTS_SQL = (
-    f"INSERT INTO {job_events.name} ({', '.join(_EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _EVENT_COLUMNS)})"
-)
+from jobprocessor.store.sqlite_round import EVENTS_SQL
+from jobprocessor.store.tables import jobs
 
 
 def insert_sql(columns: Sequence[str]) -> str:
