@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conftest import ADMIN, wait_for_status
+from conftest import ADMIN, wait_for_status, wait_until
 from jobprocessor.model import Status
 from jobprocessor.service import JobService
 
@@ -50,3 +50,18 @@ def test_an_error_storing_a_report_fails_that_job_and_the_worker_goes_on(
     del worker.store.reports.record_progress
     job = service.submit(ADMIN, "diag.noop", {})
     assert wait_for_status(service, job.id, Status.SUCCEEDED, timeout=30).status is Status.SUCCEEDED
+
+
+def test_a_lane_is_starved_only_while_its_claims_find_fewer_jobs_than_free_slots(
+    service: JobService, start_worker
+) -> None:
+    """What the SQLite commit watch asks before it looks often (``Lane.starved``): a
+    worker whose slots take queued jobs as they free needs no look every millisecond."""
+    jobs = service.submit_many(ADMIN, "diag.count", [{"n": 600, "delay": 0.05}] * 3)
+    lanes = start_worker(concurrency=2).worker.lanes
+    wait_until(lambda: not any(lane.starved for lane in lanes), what="a claim that fills")
+    for job in jobs:
+        service.cancel(ADMIN, job.id)
+    for job in jobs:
+        wait_for_status(service, job.id, Status.CANCELED)
+    wait_until(lambda: all(lane.starved for lane in lanes), what="a claim that finds none")

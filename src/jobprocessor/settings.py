@@ -78,7 +78,8 @@ class Settings(BaseSettings):
         description="SQLite: seconds between a worker's looks at whether anyone committed "
         "(PRAGMA data_version, microseconds each), so that a submitted job starts within "
         "milliseconds rather than at the next poll (an idle worker then uses about 3 % of "
-        "a core; 0.005: 2 %); 0 leaves only poll_interval.",
+        "a core; 0.005: 2 %); at most every 0.005 s while the worker's claims fill its "
+        "slots; 0 leaves only poll_interval.",
     )
     schedule_check_interval: float = Field(
         default=1.0,

@@ -116,9 +116,12 @@ class Backend(abc.ABC):
         stopped: threading.Event,
         on_queued: Callable[[], None],
         on_cancel: Callable[[], None],
+        hungry: Callable[[], bool],
     ) -> WakeSource | None:
         """What tells an idle worker that there may be work (or a cancel for it), to
-        run in a thread of its own until ``stopped``; None if nothing can."""
+        run in a thread of its own until ``stopped``; None if nothing can. ``hungry``
+        says whether the worker waits for new work (where looking costs, it may look
+        less often while it does not)."""
 
     def has_queued(self, kept: KeptConnection | None, types: Sequence[str], now: datetime) -> bool:
         """Whether a job of ``types`` is queued and due at ``now``. ``kept`` is the
@@ -231,6 +234,7 @@ class PostgresBackend(Backend):
         stopped: threading.Event,
         on_queued: Callable[[], None],
         on_cancel: Callable[[], None],
+        hungry: Callable[[], bool],
     ) -> WakeSource | None:
         return functools.partial(listen, self.engine, worker_id, stopped, on_queued, on_cancel)
 
@@ -310,13 +314,14 @@ class SqliteBackend(Backend):
         stopped: threading.Event,
         on_queued: Callable[[], None],
         on_cancel: Callable[[], None],
+        hungry: Callable[[], bool],
     ) -> WakeSource | None:
         if commit_watch_interval <= 0:
             return None
         database = self.engine.url.database
         assert database, "workers need a SQLite file"
         return functools.partial(
-            watch_commits, database, commit_watch_interval, stopped, on_queued, on_cancel
+            watch_commits, database, commit_watch_interval, stopped, on_queued, on_cancel, hungry
         )
 
     def checkpointer(self, stopped: threading.Event) -> Callable[[], None] | None:

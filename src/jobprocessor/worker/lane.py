@@ -92,6 +92,9 @@ class Lane:
         self._canceled_for_shutdown = False
         #: When free slots are looked for again without a nudge (``time.monotonic()``).
         self._look_at = 0.0
+        #: Whether the last claim found fewer jobs than free slots: the lane waits for
+        #: new work (what the SQLite commit watch looks for most often).
+        self.starved = True
 
     def report(self, slot: Slot, job: Job, outcome: Outcome) -> None:
         """A slot's job ended (called on this lane's thread): its outcome waits for
@@ -137,6 +140,8 @@ class Lane:
         for job, slot in zip(jobs, free, strict=False):
             slot.assign(job)
         again = False
+        if free:
+            self.starved = len(jobs) < len(free)
         if len(jobs) < len(free):
             # A limit's place freed in this round: on PostgreSQL the round's claim
             # could not see it yet (one statement, one snapshot).

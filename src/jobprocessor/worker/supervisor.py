@@ -125,6 +125,7 @@ class Worker:
             self._stopped,
             self._wake,
             self._control_wake,
+            hungry=lambda: any(lane.starved for lane in self.lanes),
         )
         if waker is not None:
             threads.append(waker)

@@ -13,6 +13,7 @@ import contextlib
 import os
 import select
 import threading
+from collections.abc import Callable
 
 from jobprocessor.store.backend import Backend
 
@@ -82,15 +83,18 @@ def wake_thread(
     stopped: threading.Event,
     claim: WakeUps,
     control: threading.Event,
+    hungry: Callable[[], bool],
 ) -> threading.Thread | None:
     """The thread that wakes this worker, not yet started; None where the database
-    has nothing to tell (SQLite with ``commit_watch_interval`` 0)."""
+    has nothing to tell (SQLite with ``commit_watch_interval`` 0). ``hungry``: whether
+    the worker waits for new work (``Lane.starved``)."""
     source = backend.wake_source(
         worker_id,
         commit_watch_interval=commit_watch_interval,
         stopped=stopped,
         on_queued=claim.set,
         on_cancel=control.set,
+        hungry=hungry,
     )
     if source is None:
         return None
