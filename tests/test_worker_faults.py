@@ -354,6 +354,10 @@ def test_sigusr1_writes_every_threads_stack_and_the_worker_runs_on(
     service: JobService, spawn_worker
 ) -> None:
     worker = spawn_worker(concurrency=1)
+    # A job run first: the claim lane's loop is up (a signal while the worker still
+    # started its slots found no lane on any stack).
+    first = service.submit(ADMIN, "diag.noop", {})
+    assert wait_for_status(service, first.id, Status.SUCCEEDED)
     worker.signal(signal.SIGUSR1)
     wait_until(lambda: "worker/lane.py" in worker.output(), what="the claim lane's stack")
     assert "Thread 0x" in worker.output()
