@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 #: ``watch_commits`` calls its throttled callback at most this often.
 THROTTLED_INTERVAL = 0.05
-#: How often ``watch_commits`` looks while its worker has no free slot (at most).
+#: How often ``watch_commits`` looks (at most) while its worker's claims fill its slots.
 BUSY_INTERVAL = 0.005
 
 
