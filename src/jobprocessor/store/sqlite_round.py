@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from jobprocessor.model import Event, Status
+from jobprocessor.store.engine import turn_busy_handler_off
 from jobprocessor.store.round_sql import (
     Flavour,
     choose_sql,
@@ -154,9 +155,10 @@ def next_due(connection: Connection, types: Sequence[str], now: datetime) -> dat
 
 def prepare(connection: Connection) -> None:
     """Make ``connection`` a worker's own for its rounds (see ``KeptConnection``), its
-    checkpoints left to the worker's thread (``wal_checkpoints``). The connection
-    leaves the pool for good first, so that the setting never reaches other work."""
+    checkpoints left to the worker's thread (``wal_checkpoints``), its busy handler
+    off (``turn_busy_handler_off``). The connection leaves the pool for good first,
+    so that the settings never reach other work."""
     connection.detach()
-    driver = connection.connection.dbapi_connection
-    assert driver is not None
+    driver = driver_of(connection)
     driver.execute(f"PRAGMA wal_autocheckpoint = {ROUNDS_AUTOCHECKPOINT}")
+    turn_busy_handler_off(driver)
