@@ -22,9 +22,9 @@ from click.testing import CliRunner
 
 import jobprocessor.cli.common as cli_common
 import jobprocessor.cli.main as cli_main
-from conftest import APP_DIR, settings_env
 from jobprocessor.registry import registry
 from jobprocessor.service import JobService
+from support import APP_DIR, settings_env
 
 #: Modules of tests/apps that the tests load with --app (besides those already loaded).
 TEST_APPS = {"contract_jobs", "settings_jobs", "console_jobs"}
@@ -59,7 +59,7 @@ def invoke_cli(
     database_url: str, *args: str, stdin: str | None = None, **overrides: Any
 ) -> subprocess.CompletedProcess[str]:
     """Run ``jobprocessor ARGS`` against the test database through ``main()`` in this
-    process (what ``conftest.run_cli`` does in a new one).
+    process (what ``support.run_cli`` does in a new one).
 
     An exception that escapes ``main()`` is what a process would print as a
     traceback on stderr with exit status 1, and is reported so.

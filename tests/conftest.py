@@ -16,58 +16,37 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from argon2 import PasswordHasher
-from sqlalchemy import create_engine, delete, insert
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine
 
-from jobprocessor.model import Actor, Job, ReportEntry, Role, Status, utcnow
 from jobprocessor.service import JobService, open_service
 from jobprocessor.settings import Settings
 from jobprocessor.store.engine import create_db_engine
 from jobprocessor.store.jobs import JobStore
 from jobprocessor.store.schema import upgrade
-from jobprocessor.store.tables import job_artifacts, job_entries, workers
 from jobprocessor.store.users import UserStore
-from jobprocessor.worker import Worker
 from pg_pool import DatabasePool
+from support import (
+    CHEAP_PASSWORDS,
+    DIAG,
+    FAST,
+    PG_TEMPLATE,
+    InProcessWorker,
+    WorkerProcess,
+    cli_env,
+    new_pg_pool,
+    pg_admin,
+    pg_url,
+)
 from waiting import wait_until
 
 #: Fixtures of the web tests and of the partition tests live beside this file.
 pytest_plugins = ["web_support", "partition_support"]
-
-TESTS = Path(__file__).parent
-#: Job modules of the tests, loaded with --app.
-APP_DIR = TESTS / "apps"
-PG_ADMIN_URL = os.environ.get(
-    "JOBPROCESSOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-#: One template per test session, so that concurrent sessions do not drop each other's.
-PG_TEMPLATE = f"jobprocessor_test_template_{os.getpid()}"
-DIAG = "jobprocessor.diagnostics"
-
-ADMIN = Actor("admin", Role.ADMIN)
-ALICE = Actor("alice", Role.USER)
-BOB = Actor("bob", Role.USER)
-
-#: Fast timings for tests; production defaults are in Settings.
-FAST = {
-    "heartbeat_interval": 0.5,
-    "heartbeat_timeout": 3.0,
-    "poll_interval": 0.05,
-    "cancel_poll_interval": 0.1,
-    "shutdown_timeout": 5.0,
-}
-#: Passwords of test users hashed at argon2's lowest cost (about 0.1 ms, not 0.4 s):
-#: signing in checks them just the same, as each hash carries its own parameters.
-#: Production's hasher is checked where the command line adds a user.
-CHEAP_PASSWORDS = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -97,31 +76,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
-def _pg_dsn(database: str) -> str:
-    return (
-        make_url(PG_ADMIN_URL)
-        .set(drivername="postgresql", database=database)
-        .render_as_string(hide_password=False)
-    )
-
-
-def _pg_url(database: str) -> str:
-    return make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
-
-
-#: The database the admin connection uses (to create and drop the others).
-PG_ADMIN_DATABASE = make_url(PG_ADMIN_URL).database or "postgres"
-
-
-def _pg_admin() -> psycopg.Connection[Any]:
-    return psycopg.connect(_pg_dsn(PG_ADMIN_DATABASE), autocommit=True)
-
-
-def new_pg_pool() -> DatabasePool:
-    """A pool of test databases on the tests' PostgreSQL server (``pg_pool.py``)."""
-    return DatabasePool(_pg_dsn, PG_ADMIN_DATABASE)
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
@@ -134,17 +88,17 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     try:
-        admin = _pg_admin()
+        admin = pg_admin()
     except psycopg.OperationalError as error:
         pytest.fail(f"PostgreSQL is required for the tests and cannot be reached: {error}")
     with admin:
         admin.execute(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {PG_TEMPLATE}")
-    engine = create_db_engine(_pg_url(PG_TEMPLATE))
+    engine = create_db_engine(pg_url(PG_TEMPLATE))
     upgrade(engine)
     engine.dispose()
     yield PG_TEMPLATE
-    with _pg_admin() as admin:
+    with pg_admin() as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)")
 
 
@@ -167,7 +121,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     pool = request.getfixturevalue("pg_pool")
     name = pool.take(template)
     try:
-        yield _pg_url(name)
+        yield pg_url(name)
     finally:
         pool.give_back(name)
 
@@ -187,34 +141,6 @@ def service(settings: Settings) -> Iterator[JobService]:
     svc.close()
 
 
-def seed_report(
-    service: JobService,
-    job_id: int,
-    entries: Sequence[ReportEntry] = (),
-    files: Sequence[tuple[str, str, bytes]] = (),
-) -> None:
-    """Give a job log entries and files (name, media type, data) whatever its status:
-    test data, written past the fencing that a run's own writes go through."""
-    with service.store.engine.begin() as connection:
-        if entries:
-            rows = [
-                {"job_id": job_id, "at": e.at, "level": e.level, "message": e.message}
-                for e in entries
-            ]
-            connection.execute(insert(job_entries), rows)
-        for name, media_type, data in files:
-            connection.execute(
-                insert(job_artifacts).values(
-                    job_id=job_id,
-                    name=name,
-                    media_type=media_type,
-                    size=len(data),
-                    data=data,
-                    created_at=utcnow(),
-                )
-            )
-
-
 def _no_database() -> Any:
     raise AssertionError("this check must be made before the database is reached")
 
@@ -231,50 +157,6 @@ def offline_service() -> Iterator[JobService]:
     engine = create_engine("sqlite://", creator=_no_database)
     yield JobService(JobStore(engine), UserStore(engine))
     engine.dispose()
-
-
-def register_worker(store: JobStore, worker_id: str) -> None:
-    """A fresh row for ``worker_id``, as a starting (or rejoining) worker writes it:
-    the claim takes nothing for a worker without one (it was declared lost)."""
-    now = utcnow()
-    row = {"id": worker_id, "host": "test", "pid": 0, "slots": 1}
-    with store.engine.begin() as connection:
-        connection.execute(delete(workers).where(workers.c.id == worker_id))
-        connection.execute(insert(workers).values(**row, started_at=now, heartbeat_at=now))
-
-
-def wait_for_status(
-    service: JobService, job_id: int, *statuses: Status, timeout: float = 15.0
-) -> Job:
-    """The job once it has one of ``statuses``."""
-
-    def reached() -> Job | None:
-        job = service.get(ADMIN, job_id)
-        return job if job.status in statuses else None
-
-    result: Job = wait_until(reached, timeout=timeout, what=f"job {job_id} to be {statuses}")
-    return result
-
-
-class InProcessWorker:
-    """A Worker in a thread of the test process (its job processes are real)."""
-
-    def __init__(
-        self, settings: Settings, concurrency: int, apps: list[str], queues: str | None = None
-    ) -> None:
-        self.worker = Worker(settings, concurrency=concurrency, apps=apps, queues=queues)
-        self.thread = threading.Thread(target=self.worker.run, daemon=True)
-
-    def start(self) -> InProcessWorker:
-        self.thread.start()
-        if not self.worker.ready.wait(60):
-            raise AssertionError("worker did not start")
-        return self
-
-    def stop(self, immediate: bool = False) -> None:
-        self.worker.stop(immediate=immediate)
-        self.thread.join(60)
-        assert not self.thread.is_alive(), "worker did not stop"
 
 
 @pytest.fixture
@@ -297,62 +179,6 @@ def start_worker(settings: Settings) -> Iterator[Callable[..., InProcessWorker]]
     for worker in started:
         if worker.thread.is_alive():
             worker.stop(immediate=True)
-
-
-class WorkerProcess:
-    """A real ``jobprocessor worker`` process, for fault tests that kill it."""
-
-    def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
-        self.process = process
-        self.log = log
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def signal(self, signum: int) -> None:
-        self.process.send_signal(signum)
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait(10)
-
-    def pause(self) -> None:
-        """Freeze the worker and its job processes (a GC pause, a frozen host)."""
-        os.killpg(self.process.pid, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        os.killpg(self.process.pid, signal.SIGCONT)
-
-    def wait(self, timeout: float = 60) -> int:
-        """The exit code; a worker still running after ``timeout`` fails the test with
-        its log, which says where it was (TimeoutExpired alone does not)."""
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.signal(signal.SIGUSR1)  # the worker writes its threads' stacks to its log
-            with contextlib.suppress(AssertionError):
-                wait_until(lambda: "Thread 0x" in self.output(), timeout=5, what="stacks")
-            pytest.fail(f"the worker did not exit within {timeout:g} s; its log:\n{self.output()}")
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def settings_env(database_url: str, **overrides: Any) -> dict[str, str]:
-    """The settings of a command, as its environment: the test database, fast timings."""
-    env = {"JOBPROCESSOR_DATABASE_URL": database_url}
-    for key, value in {**FAST, **overrides}.items():
-        env[f"JOBPROCESSOR_{key.upper()}"] = str(value)
-    return env
-
-
-def cli_env(database_url: str, **overrides: Any) -> dict[str, str]:
-    """Environment for a CLI process: the test database and fast timings."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(APP_DIR), env.get("PYTHONPATH", "")])
-    env.update(settings_env(database_url, **overrides))
-    return env
 
 
 @pytest.fixture
@@ -410,18 +236,3 @@ def spawn_worker(
         with contextlib.suppress(ProcessLookupError):
             os.killpg(worker.process.pid, signal.SIGKILL)
         worker.process.wait(10)
-
-
-def run_cli(
-    database_url: str, *args: str, stdin: str | None = None, **overrides: Any
-) -> subprocess.CompletedProcess[str]:
-    """Run ``jobprocessor ARGS`` against the test database."""
-    return subprocess.run(
-        [sys.executable, "-m", "jobprocessor.cli", *args],
-        env=cli_env(database_url, **overrides),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
-from conftest import DIAG, PG_ADMIN_URL, TESTS, WorkerProcess, cli_env
 from forwarder import Keepalive
 from jobprocessor.service import JobService
 from partition import Partition, PartitionUnavailable
 from partition_probe import Probe
+from support import DIAG, PG_ADMIN_URL, TESTS, WorkerProcess, cli_env
 from waiting import wait_until
 
 

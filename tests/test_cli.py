@@ -20,12 +20,12 @@ import pytest
 from sqlalchemy import inspect, make_url, update
 
 from cli_support import invoke_cli
-from conftest import ADMIN, ALICE, BOB, DIAG, PG_ADMIN_URL, _pg_admin, run_cli
 from contract import CONTRACT_JOB_KEYS, ISO_Z
 from jobprocessor.model import Status, utcnow
 from jobprocessor.service import JobService, ListFilter
 from jobprocessor.store.engine import create_db_engine
 from jobprocessor.store.tables import jobs
+from support import ADMIN, ALICE, BOB, DIAG, PG_ADMIN_URL, pg_admin, run_cli
 
 WAIT_LIMIT = "90"  # seconds a `jobs wait` may take on a busy machine
 
@@ -98,7 +98,7 @@ def test_db_upgrade_creates_the_schema_in_an_empty_database(
         created = _tables(url)
     else:
         name = f"jobprocessor_test_fresh_{uuid.uuid4().hex[:10]}"
-        with _pg_admin() as admin:
+        with pg_admin() as admin:
             admin.execute(f"CREATE DATABASE {name}")
         try:
             url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
@@ -106,7 +106,7 @@ def test_db_upgrade_creates_the_schema_in_an_empty_database(
             cli(url, "db", "upgrade")
             created = _tables(url)
         finally:
-            with _pg_admin() as admin:
+            with pg_admin() as admin:
                 admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     assert {
         "jobprocessor_jobs",

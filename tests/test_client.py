@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import wait_for_status
 from jobprocessor import Client, Conflict, InvalidInput, NotFound, Role, Status
 from jobprocessor.service import JobService
 from jobprocessor.settings import Settings
+from support import wait_for_status
 
 
 def test_client_submits_and_follows_its_users_jobs(service: JobService, start_worker) -> None:

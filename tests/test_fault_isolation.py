@@ -17,10 +17,11 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from conftest import ADMIN, DIAG, FAST, TESTS, cli_env, wait_for_status, wait_until
 from jobprocessor.model import Status
 from jobprocessor.service import JobService
 from processes import job_processes, process_alive, worker_id_of
+from support import ADMIN, DIAG, FAST, TESTS, cli_env, wait_for_status
+from waiting import wait_until
 
 FENCING = "fencing_jobs"
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ADMIN, register_worker
 from jobprocessor.model import Progress, ReportEntry, Status, utcnow
 from jobprocessor.service import JobService
 from jobprocessor.store.jobs import JobStore, Outcome, RunLease
+from support import ADMIN, register_worker
 
 TYPE = "diag.retry"  # retries=2
 

@@ -27,12 +27,12 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from conftest import ADMIN, wait_for_status
 from forwarder import Keepalive
 from jobprocessor.model import Status
 from jobprocessor.service import JobService
 from partition import NETNS_DIR, Partition, PartitionUnavailable, check_available
 from partition_probe import Probe
+from support import ADMIN, wait_for_status
 from waiting import wait_until
 
 POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)

@@ -20,12 +20,13 @@ from typing import Any
 
 import pytest
 
-from conftest import ADMIN, FAST, TESTS, wait_for_status, wait_until
 from forwarder import Keepalive
 from jobprocessor.model import Status
 from jobprocessor.service import JobService
 from partition import Partition
 from processes import job_processes, process_alive, worker_id_of
+from support import ADMIN, FAST, TESTS, wait_for_status
+from waiting import wait_until
 
 FENCING = "fencing_jobs"
 ROUNDS = 3

@@ -9,10 +9,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from conftest import ADMIN, _pg_admin, _pg_dsn, _pg_url, new_pg_pool
 from jobprocessor.service import open_service
 from jobprocessor.settings import Settings
 from pg_pool import DatabasePool
+from support import ADMIN, new_pg_pool, pg_admin, pg_dsn, pg_url
 
 
 @pytest.fixture
@@ -23,13 +23,13 @@ def pool() -> Iterator[DatabasePool]:
 
 
 def _connect(name: str) -> psycopg.Connection[Any]:
-    return psycopg.connect(_pg_dsn(name), autocommit=True)
+    return psycopg.connect(pg_dsn(name), autocommit=True)
 
 
 def _submit_two(name: str) -> list[int]:
     import jobprocessor.diagnostics  # noqa: F401 - registers the diag.* types
 
-    service = open_service(Settings(database_url=_pg_url(name)))
+    service = open_service(Settings(database_url=pg_url(name)))
     try:
         return [job.id for job in service.submit_many(ADMIN, "diag.noop", [{}, {}])]
     finally:
@@ -81,7 +81,7 @@ def test_a_database_changed_beyond_its_rows_is_dropped(
     pool.give_back(name)
 
     assert pool.take(pg_template) != name
-    with _pg_admin() as admin:
+    with pg_admin() as admin:
         gone = admin.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,))
         assert gone.fetchone() == (0,)
 

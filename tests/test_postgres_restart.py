@@ -17,10 +17,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from conftest import ADMIN, FAST, wait_until
 from jobprocessor.model import Status
 from jobprocessor.service import JobService
 from private_postgres import PrivateServer
+from support import ADMIN, FAST
+from waiting import wait_until
 
 
 @pytest.fixture(scope="module")

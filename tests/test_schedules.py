@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from conftest import ADMIN, ALICE, DIAG, TESTS, cli_env, wait_until
 from jobprocessor import declarations
 from jobprocessor.declarations import declared
 from jobprocessor.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -28,6 +27,8 @@ from jobprocessor.service import JobService, ListFilter
 from jobprocessor.service import open_service as open_another_service
 from jobprocessor.settings import Settings
 from jobprocessor.ticks import Missed, Schedule
+from support import ADMIN, ALICE, DIAG, TESTS, cli_env
+from waiting import wait_until
 
 START = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)  # Monday 06:00 in Berlin
 

@@ -9,7 +9,6 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from conftest import ADMIN, TESTS, register_worker
 from jobprocessor.errors import InvalidInput
 from jobprocessor.model import Actor, Role, Status, utcnow
 from jobprocessor.service import JobService, ListFilter
@@ -19,6 +18,7 @@ from jobprocessor.store.round_sql import claim_parameters
 from jobprocessor.store.tables import QUEUED_INDEX, jobs
 from jobprocessor.store.waiting import held_per_worker_and_queue
 from jobprocessor.submission import SubmitOptions
+from support import ADMIN, TESTS, register_worker
 
 ALICE = Actor("alice", Role.USER)
 BOB = Actor("bob", Role.USER)

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from conftest import ADMIN, TESTS, wait_for_status, wait_until
 from jobprocessor.model import Actor, Status
 from jobprocessor.service import JobService
 from jobprocessor.submission import SubmitOptions
+from support import ADMIN, TESTS, wait_for_status
+from waiting import wait_until
 
 SCHEDULING = "scheduling_jobs"
 APPS = [SCHEDULING, "jobprocessor.diagnostics"]

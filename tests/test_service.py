@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from conftest import ADMIN, ALICE, BOB, seed_report, wait_for_status
 from jobprocessor.auth import PASSWORD_HASHER
 from jobprocessor.context import JobContext
 from jobprocessor.errors import Conflict, InvalidInput, NotFound, WaitTimeout
@@ -24,6 +23,7 @@ from jobprocessor.store import listing
 from jobprocessor.store._sql import job_row
 from jobprocessor.store.records import NewJob
 from jobprocessor.store.tables import job_artifacts, job_entries, job_events, jobs
+from support import ADMIN, ALICE, BOB, seed_report, wait_for_status
 
 
 @job("test_service.report", category="report", title="Monthly report {month}")

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from conftest import ADMIN, wait_for_status, wait_until
 from jobprocessor.model import Status
 from jobprocessor.service import JobService
+from support import ADMIN, wait_for_status
+from waiting import wait_until
 
 
 def test_a_job_runs_to_success(service: JobService, start_worker) -> None:

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from conftest import register_worker
 from jobprocessor.database import open_engine
 from jobprocessor.store import engine as engine_module
 from jobprocessor.store import schema, sqlite_round
 from jobprocessor.store.jobs import JobStore
 from jobprocessor.store.records import ClaimRequest, NewJob
 from jobprocessor.store.sqlite_driver import driver_of, read
+from support import register_worker
 
 
 def test_rounds_and_submissions_ask_for_the_write_lock_until_their_deadline(

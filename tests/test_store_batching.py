@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from conftest import ADMIN, register_worker, wait_until
 from jobprocessor.model import JobError, Status
 from jobprocessor.service import JobService
 from jobprocessor.store import sqlite_round
 from jobprocessor.store.jobs import ANALYZE_AFTER_BULK, ClaimRequest, Outcome, RunLease
 from jobprocessor.worker.outages import is_transient
+from support import ADMIN, register_worker
+from waiting import wait_until
 
 
 def first_run(job_id: int, worker: str = "w1") -> RunLease:

@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from conftest import ADMIN, ALICE, FAST, TESTS, WorkerProcess, wait_for_status, wait_until
 from jobprocessor.errors import Conflict
 from jobprocessor.model import Job, Status
 from jobprocessor.service import JobService
@@ -31,6 +30,8 @@ from jobprocessor.settings import Settings
 from jobprocessor.store.jobs import JobQuery
 from jobprocessor.store.tables import job_events, jobs
 from processes import job_processes, process_alive, worker_id_of
+from support import ADMIN, ALICE, FAST, TESTS, WorkerProcess, wait_for_status
+from waiting import wait_until
 
 #: Slack on the documented latency bounds for a loaded 2-core machine.
 SLACK = 1.5

@@ -35,10 +35,11 @@ from playwright.sync_api import (
 )
 
 from chromium import CHROMIUM, VIEWPORT, launch
-from conftest import DIAG, TESTS, cli_env, wait_for_status, wait_until
 from jobprocessor.model import Actor, Job, Role, Status
 from jobprocessor.service import JobService
 from ports import free_port
+from support import DIAG, TESTS, cli_env, wait_for_status
+from waiting import wait_until
 
 #: Job types the server knows besides the diagnostics (tests/apps is on its path).
 APPS = [DIAG, "console_jobs"]

@@ -17,9 +17,10 @@ from browser.conftest import (
     running,
     sqlite_only,
 )
-from conftest import wait_for_status, wait_until
 from jobprocessor.errors import NotFound
 from jobprocessor.model import Status
+from support import wait_for_status
+from waiting import wait_until
 
 
 def test_cancel_two_running_jobs(browsing: Browsing) -> None:

@@ -17,7 +17,7 @@ from browser.conftest import (
     running,
     sqlite_only,
 )
-from conftest import wait_until
+from waiting import wait_until
 
 
 @sqlite_only

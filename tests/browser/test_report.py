@@ -19,9 +19,10 @@ from browser.conftest import (
     running,
     sqlite_only,
 )
-from conftest import wait_for_status, wait_until
 from jobprocessor.errors import NotFound
 from jobprocessor.model import Status
+from support import wait_for_status
+from waiting import wait_until
 
 
 def test_report_and_artifact_download(browsing: Browsing) -> None:

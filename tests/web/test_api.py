@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import ADMIN, ALICE, BOB, wait_for_status
 from contract import CONTRACT_JOB_KEYS
 from jobprocessor.model import Status
 from jobprocessor.service import JobService
+from support import ADMIN, ALICE, BOB, wait_for_status
 from web_support import People, sign_in
 
 ENDPOINTS = [

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import ADMIN, ALICE, BOB, seed_report, wait_for_status
 from jobprocessor.model import ReportEntry, Status, utcnow
 from jobprocessor.service import JobService
 from jobprocessor.web.security import SESSION_COOKIE
+from support import ADMIN, ALICE, BOB, seed_report, wait_for_status
 from web_support import People, sign_in, sign_in_response
 
 XSS = "<script>alert('x')</script>"

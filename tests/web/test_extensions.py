@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import TESTS
 from jobprocessor.settings import Settings
 from jobprocessor.web import create_app
+from support import TESTS
 from web_support import People, sign_in
 
 

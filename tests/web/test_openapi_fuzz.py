@@ -21,10 +21,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from conftest import ALICE
 from jobprocessor.service import JobService
 from jobprocessor.settings import Settings
 from jobprocessor.web import create_app
+from support import ALICE
 from web_support import People
 
 CHECKS = [

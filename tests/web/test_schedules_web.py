@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from conftest import ADMIN
 from jobprocessor.recurring_jobs import submit_due
 from jobprocessor.service import JobService
 from jobprocessor.ticks import Missed, Schedule
+from support import ADMIN
 from web_support import People, sign_in
 
 #: Far ahead of the real clock: the app's own ticker submits due ticks at the real

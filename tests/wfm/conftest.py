@@ -14,11 +14,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import wfm_data
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 import wfm.jobs  # noqa: F401 - registers the wfm job types
 from jobprocessor.context import JobContext
@@ -26,17 +24,10 @@ from jobprocessor.registry import registry
 from jobprocessor.store.engine import create_db_engine
 from jobprocessor.store.schema import upgrade
 from jobprocessor.worker.messages import Artifact, FromJob, LogEntry, Recorder
+from support import pg_admin, pg_url
 from wfm import db
 
-PG_ADMIN_URL = os.environ.get(
-    "JOBPROCESSOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 WFM_PG_TEMPLATE = f"wfm_test_template_{os.getpid()}"
-
-
-def _pg_admin() -> psycopg.Connection[Any]:
-    url = make_url(PG_ADMIN_URL).set(drivername="postgresql")
-    return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
 
 
 def _migrate(url: str) -> None:
@@ -57,12 +48,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     """The engine's PostgreSQL template, with wfm's schema too."""
-    with _pg_admin() as admin:
+    with pg_admin() as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {WFM_PG_TEMPLATE} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {WFM_PG_TEMPLATE}")
-    _migrate(make_url(PG_ADMIN_URL).set(database=WFM_PG_TEMPLATE).render_as_string(False))
+    _migrate(pg_url(WFM_PG_TEMPLATE))
     yield WFM_PG_TEMPLATE
-    with _pg_admin() as admin:
+    with pg_admin() as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {WFM_PG_TEMPLATE} WITH (FORCE)")
 
 
