@@ -108,7 +108,11 @@ def _before_after(doc: Doc, before: Doc) -> str:
         f"Before: commit {before.get('commit')}, {before.get('started_at')}; "
         f"after: this run (commit {doc.get('commit')}). Same benchmark, same machine "
         f"(load averages before: {before['machine']['load_average']} and "
-        f"{doc['machine']['load_average']})."
+        f"{doc['machine']['load_average']}). The two runs may be hours apart, and this "
+        "machine's speed moves by up to three times between hours (raw SQLite did 14,000 "
+        "to 43,000 jobs/s in runs of one day): these rows say where the figures are, not "
+        "what the code changed. Alternating runs of both commits in one hour do that: "
+        "bench/engine_changes.md, change 40."
     )
     return head + "\n\n" + markdown(["figure", "before", "after", "change"], rows)
 
