@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import delete, insert
 from sqlalchemy.engine import make_url
 
-from jobprocessor.model import Actor, Job, ReportEntry, Role, Status, utcnow
+from jobprocessor.model import Actor, Job, Progress, ReportEntry, Role, Status, utcnow
 from jobprocessor.service import JobService
 from jobprocessor.settings import Settings
 from jobprocessor.store.jobs import JobStore
@@ -112,6 +113,25 @@ def seed_report(
                     created_at=utcnow(),
                 )
             )
+
+
+def running_job(job_id: int, *, took: timedelta | None = timedelta(0)) -> Job:
+    """A no-op job as a worker ``w`` holds it while it runs, started ``took`` ago (None:
+    no start time), for tests of the worker's bookkeeping without a database."""
+    return Job(
+        id=job_id,
+        type="diag.noop",
+        category="diagnostics",
+        title="No-op",
+        status=Status.RUNNING,
+        params={},
+        submitted_by="alice",
+        created_at=datetime(2026, 11, 30, tzinfo=UTC),
+        started_at=None if took is None else utcnow() - took,
+        progress=Progress(None, None, None),
+        attempts=1,
+        worker_id="w",
+    )
 
 
 def register_worker(store: JobStore, worker_id: str) -> None:

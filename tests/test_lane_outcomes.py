@@ -11,14 +11,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import cast
 
 import pytest
 from sqlalchemy.exc import DataError, OperationalError
 
-from jobprocessor.model import Job, Progress, Status
+from jobprocessor.model import Job, Status
 from jobprocessor.queues import QueueSpec
 from jobprocessor.settings import Settings
 from jobprocessor.store.jobs import JobStore, Outcome, RunLease
@@ -26,26 +25,9 @@ from jobprocessor.store.records import ClaimRequest
 from jobprocessor.worker.lane import Lane, Shared
 from jobprocessor.worker.slot import Slot
 from jobprocessor.worker.wakeups import Nudge
+from support import running_job
 
 LOST = OperationalError("round", {}, Exception("server closed the connection"))
-
-
-def _job(job_id: int) -> Job:
-    return Job(
-        id=job_id,
-        type="diag.noop",
-        category="diagnostics",
-        title="No-op",
-        status=Status.RUNNING,
-        params={},
-        submitted_by="alice",
-        created_at=datetime(2026, 12, 1, tzinfo=UTC),
-        started_at=None,
-        finished_at=None,
-        progress=Progress(None, None, None),
-        attempts=1,
-        worker_id="w",
-    )
 
 
 class FlakyStore:
@@ -90,7 +72,7 @@ def _stopping_lane(store: FlakyStore) -> Lane:
 
 def _report(lane: Lane, *job_ids: int) -> None:
     for job_id in job_ids:
-        lane.report(cast(Slot, None), _job(job_id), Outcome(Status.SUCCEEDED))
+        lane.report(cast(Slot, None), running_job(job_id), Outcome(Status.SUCCEEDED))
 
 
 def test_outcomes_of_a_round_the_database_lost_are_written_next_round_in_order() -> None:

@@ -6,37 +6,21 @@ and a job "ends" when a byte is written to its pipe.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from multiprocessing import Pipe
 from typing import cast
 
-from jobprocessor.model import Job, Progress, Status, utcnow
+from jobprocessor.model import Job, Status
 from jobprocessor.queues import QueueSpec
 from jobprocessor.settings import Settings
 from jobprocessor.store.jobs import JobStore, Outcome
 from jobprocessor.worker.lane import Lane, Shared
 from jobprocessor.worker.slot import Slot
 from jobprocessor.worker.wakeups import Nudge
+from support import running_job
 
 DONE = Outcome(Status.SUCCEEDED)
-
-
-def _job(job_id: int, *, took: timedelta = timedelta(0)) -> Job:
-    return Job(
-        id=job_id,
-        type="diag.noop",
-        category="diagnostics",
-        title="No-op",
-        status=Status.RUNNING,
-        params={},
-        submitted_by="alice",
-        created_at=datetime(2026, 11, 30, tzinfo=UTC),
-        started_at=utcnow() - took,
-        finished_at=None,
-        progress=Progress(None, None, None),
-    )
 
 
 class _Slot:
@@ -88,7 +72,7 @@ def _waiting_ids(lane: Lane) -> list[int]:
 
 
 def test_a_round_waits_for_the_other_running_job() -> None:
-    lane, slots = _lane(600.0, _job(1), _job(2))
+    lane, slots = _lane(600.0, running_job(1), running_job(2))
     lingering = _first_ends(lane, slots)
     lingering.join(0.2)
     assert lingering.is_alive(), "it went on with one of two outcomes"
@@ -101,14 +85,14 @@ def test_a_round_waits_for_the_other_running_job() -> None:
 
 
 def test_a_round_does_not_wait_when_no_other_job_runs() -> None:
-    lane, slots = _lane(600.0, _job(1))
+    lane, slots = _lane(600.0, running_job(1))
     lingering = _first_ends(lane, slots)
     lingering.join(10)
     assert not lingering.is_alive()
 
 
 def test_a_round_waits_no_longer_than_round_linger() -> None:
-    lane, slots = _lane(0.05, _job(1), _job(2))
+    lane, slots = _lane(0.05, running_job(1), running_job(2))
     lingering = _first_ends(lane, slots)
     lingering.join(10)
     assert not lingering.is_alive(), "the other job never ended: the wait must"
@@ -119,14 +103,14 @@ def _jobs_took(lane: Lane, took: timedelta, times: int) -> None:
     """``times`` jobs ended, each ``took`` after its claim (their outcomes are taken
     away: only the lane's running mean of the jobs' time stays)."""
     for _ in range(times):
-        lane.report(cast(Slot, None), _job(99, took=took), DONE)
+        lane.report(cast(Slot, None), running_job(99, took=took), DONE)
     lane._waiting.clear()
 
 
 def test_a_round_does_not_wait_once_the_jobs_take_long() -> None:
     """A slot whose job took long would stand idle for the whole wait: the others
     rarely end within it. Long: more than five times ``round_linger``, claim to outcome."""
-    lane, slots = _lane(600.0, _job(1), _job(2))
+    lane, slots = _lane(600.0, running_job(1), running_job(2))
     _jobs_took(lane, timedelta(hours=2), 20)  # > 5 x 600 s
     lingering = _first_ends(lane, slots)
     lingering.join(10)
@@ -134,7 +118,7 @@ def test_a_round_does_not_wait_once_the_jobs_take_long() -> None:
 
 
 def test_a_round_waits_again_once_the_jobs_are_short() -> None:
-    lane, slots = _lane(600.0, _job(1), _job(2))
+    lane, slots = _lane(600.0, running_job(1), running_job(2))
     _jobs_took(lane, timedelta(hours=10), 20)  # no wait (the test above)
     _jobs_took(lane, timedelta(0), 40)
     lingering = _first_ends(lane, slots)
@@ -147,5 +131,5 @@ def test_a_round_waits_again_once_the_jobs_are_short() -> None:
 
 def test_the_first_job_took_its_time_before_the_mean_counts() -> None:
     lane, _ = _lane(600.0)
-    lane.report(cast(Slot, None), dataclasses.replace(_job(1), started_at=None), DONE)
+    lane.report(cast(Slot, None), running_job(1, took=None), DONE)
     assert lane._typical_run == 0.0
