@@ -13,6 +13,7 @@ junit properties; run with ``-rP`` (or ``-s``) to see them.
 from __future__ import annotations
 
 import itertools
+import os
 import random
 import signal
 import time
@@ -580,3 +581,15 @@ def test_a_job_process_starts_without_the_command_line_or_the_database_layer(
     spawn_worker(concurrency=1, apps=["process_jobs"], console_script=True)
     job = service.submit(ADMIN, "process.modules")
     assert wait_for_status(service, job.id, Status.SUCCEEDED).result == []
+
+
+def test_a_job_process_runs_as_batch_work_so_that_it_does_not_preempt_its_worker(
+    service: JobService, start_worker: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(TESTS / "apps"))
+    import process_jobs  # noqa: F401  (the test process submits its type)
+
+    start_worker(concurrency=1, apps=["process_jobs"])
+    job = service.submit(ADMIN, "process.scheduling")
+    assert wait_for_status(service, job.id, Status.SUCCEEDED).result == os.SCHED_BATCH
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the worker's process: unchanged
