@@ -187,9 +187,9 @@ class DriverConnection(sqlite3.Connection):
 def turn_busy_handler_off(driver: sqlite3.Connection) -> None:
     """Leave SQLite's busy handler off on a connection that does little but write
     transactions (a worker's rounds): ``begin_immediate`` then skips turning it off
-    and on again around each BEGIN, two statements of a round's eight (3 % of a
-    one-slot burn-down, ``bench/engine_changes.md`` change 40). Its other statements
-    go through ``with_busy_handler`` should they find the database busy."""
+    and on again around each BEGIN, two statements of a round's eight
+    (``bench/engine_changes.md``, change 40). Its reads ask again with the handler
+    on should they find the database busy (``sqlite_driver.read``)."""
     if not isinstance(driver, DriverConnection):
         raise TypeError("a connection of create_db_engine's SQLite engine was expected")
     driver.execute("PRAGMA busy_timeout = 0")

@@ -79,15 +79,13 @@ class _Current:
 
 def run_as_batch_work() -> None:
     """Tell Linux's scheduler that this process is batch work (``SCHED_BATCH``): it
-    then no longer preempts the process that wakes it. The worker wakes its job
-    processes with every job it hands over; on a machine with fewer cores than busy
-    processes, each hand-over let the job process take the worker's core mid-round,
-    while the worker is what every slot waits for (py-spy, SQLite burn-down at 4 slots
-    on 2 cores: 18 % of the worker's samples in the pipe's write). Batch work gets its
-    fair share of the CPU as before; only wake-ups stop cutting in (+5 % jobs/s at 4
-    and 8 slots on SQLite, +1 to 4 % on PostgreSQL, submit to start unchanged:
-    ``bench/engine_changes.md``, change 41). The worker's wake-ups (cancels, its
-    heartbeat, rounds) still preempt a busy job. Threads started later inherit it.
+    then no longer preempts the process that wakes it. The worker wakes a job process
+    with every job it hands over, and on a machine with fewer cores than busy
+    processes the woken job process took the worker's core mid-round, while the
+    worker is what every slot waits for. Batch work keeps its fair share of the CPU;
+    only its wake-ups stop cutting in, and the worker's own (cancels, heartbeats,
+    rounds) still preempt a busy job. Threads started later inherit the policy.
+    Measured in ``bench/engine_changes.md``, change 41.
     """
     if hasattr(os, "SCHED_BATCH"):  # Linux only
         with contextlib.suppress(OSError):
