@@ -63,6 +63,7 @@ CHEAP_PASSWORDS = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def pg_dsn(database: str) -> str:
+    """A libpq address (psycopg's) of ``database`` on the tests' PostgreSQL server."""
     return (
         make_url(PG_ADMIN_URL)
         .set(drivername="postgresql", database=database)
@@ -71,6 +72,7 @@ def pg_dsn(database: str) -> str:
 
 
 def pg_url(database: str) -> str:
+    """A SQLAlchemy URL of ``database`` on the tests' PostgreSQL server."""
     return make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
 
 
@@ -79,6 +81,7 @@ PG_ADMIN_DATABASE = make_url(PG_ADMIN_URL).database or "postgres"
 
 
 def pg_admin() -> psycopg.Connection[Any]:
+    """An autocommit connection to the server's admin database (to create and drop)."""
     return psycopg.connect(pg_dsn(PG_ADMIN_DATABASE), autocommit=True)
 
 
