@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from bench.common import ROOT, fmt
+from bench.peers.jobprocessor_peer import STUCK_GRACE
 from bench.plots import plots
 from bench.tables import (
     JP,
@@ -20,6 +21,7 @@ from bench.tables import (
     burn_rate,
     burn_table,
     cancel_table,
+    dispatch_goals,
     fair_best_seconds,
     fair_share_table,
     goals,
@@ -175,6 +177,12 @@ def write_doc(doc: Doc, target: Path = DOC) -> Path:
         "## Goals (issue 5), as ratios in this run",
         "",
         markdown(["goal", "measured", "ratio", ""], goals(doc)),
+        "",
+        "## Goals of dispatch speed (issue 14), in this run",
+        "",
+        f"The stuck job's `cancel_grace` is {STUCK_GRACE:g} s.",
+        "",
+        markdown(["goal", "measured", "ratio", ""], dispatch_goals(doc, STUCK_GRACE)),
         "",
         f"## Burn-down: {plan['jobs']:,} no-op jobs queued first, then worked off",
         "",

@@ -135,6 +135,49 @@ def goals(doc: Doc) -> list[list[str]]:
     return rows
 
 
+def dispatch_goals(doc: Doc, stuck_grace: float) -> list[list[str]]:
+    """The goals of issue 14 (dispatch speed): measured, ratio, met."""
+    rows: list[list[str]] = []
+
+    def row(label: str, measured: str, goal: str, met: bool | None) -> None:
+        rows.append([label, measured, goal, "-" if met is None else ("met" if met else "NOT met")])
+
+    for label, ours, theirs, slots in (
+        ("sqlite: burn-down vs raw sqlite", "jobprocessor-sqlite", "raw-sqlite", (4,)),
+        ("postgresql: burn-down vs pgqueuer", "jobprocessor-postgresql", "pgqueuer", (4, 8)),
+    ):
+        need = 0.5 if theirs.startswith("raw") else 1.0
+        for k in slots:
+            mine, other = burn_rate(doc, ours, k), burn_rate(doc, theirs, k)
+            ratio = ratio_of(mine, other)
+            row(
+                f"{label}, {k} slots",
+                f"{fmt(mine, 0)} vs {fmt(other, 0)} jobs/s",
+                "-" if ratio is None else f"{ratio:.2f} (goal ≥ {need:g})",
+                None if ratio is None else ratio >= need,
+            )
+    for case in doc.get("latency", []):
+        if case["system"] in JP and case.get("ms"):
+            p50 = case["ms"]["p50"]
+            row(
+                f"{case['system'].split('-')[1]}: submit→start p50",
+                f"{p50:.1f} ms",
+                "(goal ≤ 2 ms)",
+                p50 <= 2,
+            )
+    for case in doc.get("cancel", []):
+        if case["system"] in JP:
+            limit = 0.1 if case["kind"] == "cooperative" else stuck_grace + 0.1
+            seconds = case.get("seconds")
+            row(
+                f"{case['system'].split('-')[1]}: cancel, {case['kind']}",
+                "not stopped" if seconds is None else f"{seconds:.3f} s",
+                f"(goal ≤ {limit:g} s)",
+                seconds is not None and seconds <= limit,
+            )
+    return rows
+
+
 # -- tables ---------------------------------------------------------------------------
 
 
