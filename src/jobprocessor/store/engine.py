@@ -140,11 +140,7 @@ def _sqlite_engine(url: URL, pool_size: int) -> Engine:
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        connect_args={
-            "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-            "check_same_thread": False,
-            "factory": DriverConnection,
-        },
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
     )
 
     @event.listens_for(engine, "connect")
@@ -177,35 +173,6 @@ def _sqlite_engine(url: URL, pool_size: int) -> Engine:
 FIRST_PAUSE, LONGEST_PAUSE = 0.0001, 0.001
 
 
-class DriverConnection(sqlite3.Connection):
-    """sqlite3's connection, with a flag of ours (sqlite3's own takes no attributes)."""
-
-    #: Whether its busy handler is off for good (``turn_busy_handler_off``).
-    busy_handler_off = False
-
-
-def turn_busy_handler_off(driver: sqlite3.Connection) -> None:
-    """Leave SQLite's busy handler off on a connection that does little but write
-    transactions (a worker's rounds): ``begin_immediate`` then skips turning it off
-    and on again around each BEGIN, two statements of a round's eight
-    (``bench/engine_changes.md``, change 40). Its reads ask again with the handler
-    on should they find the database busy (``sqlite_driver.read``)."""
-    if not isinstance(driver, DriverConnection):
-        raise TypeError("a connection of create_db_engine's SQLite engine was expected")
-    driver.execute("PRAGMA busy_timeout = 0")
-    driver.busy_handler_off = True
-
-
-@contextlib.contextmanager
-def with_busy_handler(driver: sqlite3.Connection) -> Iterator[None]:
-    """SQLite's busy handler on for a statement of a connection that keeps it off."""
-    driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-    try:
-        yield
-    finally:
-        driver.execute("PRAGMA busy_timeout = 0")
-
-
 def begin_immediate(driver: sqlite3.Connection) -> None:
     """BEGIN IMMEDIATE on SQLite, asking again for the write lock every fraction of a
     millisecond while another connection writes, for up to ``SQLITE_BUSY_TIMEOUT_MS``.
@@ -216,29 +183,21 @@ def begin_immediate(driver: sqlite3.Connection) -> None:
     8 s), and the submit-to-start time's p50 was 277 ms. The handler stays on for
     every other statement, which rarely waits at all in WAL mode.
     """
-    if getattr(driver, "busy_handler_off", False):
-        _ask_for_write_lock(driver)
-        return
     driver.execute("PRAGMA busy_timeout = 0")
     try:
-        _ask_for_write_lock(driver)
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        pause = FIRST_PAUSE
+        while True:
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, LONGEST_PAUSE)
     finally:
         driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-
-
-def _ask_for_write_lock(driver: sqlite3.Connection) -> None:
-    """BEGIN IMMEDIATE, tried again after short pauses while the database is busy."""
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-    pause = FIRST_PAUSE
-    while True:
-        try:
-            driver.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, LONGEST_PAUSE)
 
 
 @contextlib.contextmanager

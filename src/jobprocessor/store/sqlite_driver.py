@@ -24,7 +24,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeEngine
 
-from jobprocessor.store.engine import begin_immediate, with_busy_handler
+from jobprocessor.store.engine import begin_immediate
 from jobprocessor.store.tables import jobs
 
 
@@ -68,19 +68,9 @@ def immediate(driver: sqlite3.Connection) -> Iterator[Statement]:
 
 def read(driver: sqlite3.Connection, sql: str, parameters: dict[str, Any]) -> sqlite3.Cursor:
     """One statement outside a transaction (autocommit: it reads one snapshot); its
-    ``sqlite3.Error`` raised as SQLAlchemy's. On a connection without a busy handler
-    (``turn_busy_handler_off``), a read that finds the database busy (rare in WAL
-    mode: a recovery, say) is asked again with the handler on."""
+    ``sqlite3.Error`` raised as SQLAlchemy's."""
     try:
-        try:
-            return driver.execute(sql, parameters)
-        except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or not getattr(
-                driver, "busy_handler_off", False
-            ):
-                raise
-        with with_busy_handler(driver):
-            return driver.execute(sql, parameters)
+        return driver.execute(sql, parameters)
     except sqlite3.Error as error:
         raise DBAPIError.instance(sql, (), error, sqlite3.Error) from error
 

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from jobprocessor.model import Event, Status
-from jobprocessor.store.engine import turn_busy_handler_off
 from jobprocessor.store.round_sql import (
     Flavour,
     choose_sql,
@@ -155,10 +154,7 @@ def next_due(connection: Connection, types: Sequence[str], now: datetime) -> dat
 
 def prepare(connection: Connection) -> None:
     """Make ``connection`` a worker's own for its rounds (see ``KeptConnection``), its
-    checkpoints left to the worker's thread (``wal_checkpoints``), its busy handler
-    off (``turn_busy_handler_off``). The connection leaves the pool for good first,
-    so that the settings never reach other work."""
+    checkpoints left to the worker's thread (``wal_checkpoints``). The connection
+    leaves the pool for good first, so that the setting never reaches other work."""
     connection.detach()
-    driver = driver_of(connection)
-    driver.execute(f"PRAGMA wal_autocheckpoint = {ROUNDS_AUTOCHECKPOINT}")
-    turn_busy_handler_off(driver)
+    driver_of(connection).execute(f"PRAGMA wal_autocheckpoint = {ROUNDS_AUTOCHECKPOINT}")
