@@ -67,8 +67,7 @@ def watch_commits(
     Every ``interval`` while the worker is ``hungry`` (its last claim found fewer jobs
     than it had free slots), at most every ``BUSY_INTERVAL`` while it is not: then
     its slots take queued jobs as they free anyway, and each look takes the GIL from
-    the worker's claim lane (at 1 ms, 15 % of a 4-slot burn-down's jobs per second,
-    ``bench/engine_changes.md``, change 39)."""
+    the worker's claim lane (measured in ``bench/engine_changes.md``, change 39)."""
     watch = CommitWatch(database)
     pending, called = False, 0.0
     try:

@@ -133,9 +133,10 @@ def run_round(
 
 
 def has_queued(connection: Connection, types: Sequence[str], now: datetime) -> bool:
-    """``HAS_QUEUED_SQL`` on a ``prepare``d connection, with no transaction of its own:
-    0.02 ms, against 0.5 ms for a pooled read through SQLAlchemy. A worker asks before
-    every claim that has no outcome to write, on the path of a new job's start."""
+    """``HAS_QUEUED_SQL`` on a ``prepare``d connection, with no transaction of its own
+    (a pooled read through SQLAlchemy cost many times more: ``bench/engine_changes.md``,
+    change 39). A worker asks before every claim that has no outcome to write, on the
+    path of a new job's start."""
     at = converters(jobs, connection.dialect).time(now)
     parameters = {"types": FLAVOUR.list_value(types), "now": at}
     return bool(read(driver_of(connection), HAS_QUEUED_SQL, parameters).fetchone()[0])

@@ -1,9 +1,8 @@
 """Jobs submitted on SQLite with the driver's own statements.
 
-A single submission through SQLAlchemy's ``INSERT … RETURNING`` cost about 1 ms on
-top of the 0.4 ms SQLite spent on it (building the statement and its cache key,
-the result's metadata: ``bench/engine_changes.md``, change 39), which is most of a
-single submit's time and a third of a job's submit-to-start time. Here each job is
+A single submission through SQLAlchemy's ``INSERT … RETURNING`` cost more than twice
+what SQLite spent on it (building the statement and its cache key, the result's
+metadata: ``bench/engine_changes.md``, change 39), most of a single submit's time. Here each job is
 one prepared ``INSERT … RETURNING`` on the sqlite3 connection (``sqlite_driver``)
 and the events one ``executemany``, in one ``BEGIN IMMEDIATE`` transaction; the
 values pass through the columns' own types, as SQLAlchemy would bind them. SQLite
