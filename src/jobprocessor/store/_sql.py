@@ -34,12 +34,10 @@ assert set(HELD) == {s.value for s in HELD_STATUSES}
 #: ``HELD`` as an SQL list, for the rounds' hand-written statements.
 HELD_SQL = "(" + ", ".join(f"'{status}'" for status in HELD) + ")"
 FINISHED = [s.value for s in FINISHED_STATUSES]
-#: Written as a literal so that the partial index over queued rows matches even in
-#: a prepared, generic plan (a bound parameter could be any status).
-IS_QUEUED = jobs.c.status == literal_column("'queued'")
-#: The job is held (running or canceling), written as literals for the same reason:
-#: with the statuses bound, SQLite read every held job through ``(status, id)``
-#: instead of the partial worker or limit index.
+#: The job is held (running or canceling), written as literals so that a partial
+#: index over held rows matches even in a prepared, generic plan: with the statuses
+#: bound, SQLite read every held job through ``(status, id)`` instead of the partial
+#: worker or limit index.
 IS_HELD = jobs.c.status.in_([literal_column(f"'{status}'") for status in HELD])
 #: Built once: a round inserts its events every time.
 INSERT_EVENTS = insert(job_events)

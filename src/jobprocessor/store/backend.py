@@ -14,19 +14,19 @@ import abc
 import contextlib
 import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from sqlalchemy import ColumnElement, Connection, Engine, exists, func, literal, or_, select, text
+from sqlalchemy import ColumnElement, Connection, Engine, func, literal, text
 
 from jobprocessor.model import utcnow
 from jobprocessor.store import pg_round, pg_submit, sqlite_round, sqlite_submit
-from jobprocessor.store._sql import IS_QUEUED, QUEUED_CHANNEL
+from jobprocessor.store._sql import QUEUED_CHANNEL
 from jobprocessor.store.commit_watch import watch_commits
-from jobprocessor.store.engine import KeptConnection, reading
+from jobprocessor.store.engine import KeptConnection
 from jobprocessor.store.notifications import listen
-from jobprocessor.store.tables import UTCDateTime, jobs
+from jobprocessor.store.tables import UTCDateTime
 from jobprocessor.store.wal_checkpoints import checkpoint_in_background
 
 if TYPE_CHECKING:
@@ -37,6 +37,29 @@ LIVENESS_LOCK_CLASS = 74_200_391
 
 #: Runs until its ``stopped`` event is set; made by ``Backend.wake_source``.
 WakeSource = Callable[[], None]
+
+
+class RoundStatements(Protocol):
+    """A database's module of a worker's hot statements (``pg_round``,
+    ``sqlite_round``), each run on a connection its ``prepare`` made the worker's own,
+    or on one from the pool."""
+
+    def run_round(
+        self,
+        connection: Connection,
+        worker_id: str,
+        outcomes: Sequence[tuple[RunLease, Outcome]],
+        claim: ClaimRequest,
+        now: datetime,
+    ) -> tuple[list[bool], list[Any]]: ...
+
+    def has_queued(self, connection: Connection, types: Sequence[str], now: datetime) -> bool: ...
+
+    def next_due(
+        self, connection: Connection, types: Sequence[str], now: datetime
+    ) -> datetime | None: ...
+
+    def prepare(self, connection: Connection) -> None: ...
 
 
 class Backend(abc.ABC):
@@ -52,11 +75,19 @@ class Backend(abc.ABC):
     #: since a lane runs its slots itself (change 38) two A/B pairs on SQLite were
     #: inconclusive, so it stays until measured better.
     switch_interval: ClassVar[float | None]
+    #: The worker's hot statements, in the database's own SQL.
+    rounds: ClassVar[RoundStatements]
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    @property
     @abc.abstractmethod
+    def round_engine(self) -> Engine:
+        """The engine of rounds and the looks around them: autocommit where a round is
+        one statement (PostgreSQL), the plain engine where it is a transaction of its
+        own (SQLite)."""
+
     def run_round(
         self,
         connection: Connection,
@@ -66,14 +97,37 @@ class Backend(abc.ABC):
         now: datetime,
     ) -> tuple[list[bool], list[Any]]:
         """Outcomes, claim and events in one transaction: (held flags, claimed rows)."""
+        return self.rounds.run_round(connection, worker_id, outcomes, claim, now)
 
-    @abc.abstractmethod
     def kept_round_connection(self) -> KeptConnection:
         """A connection for one thread's rounds, kept between them."""
+        return KeptConnection(self.round_engine, self.rounds.prepare)
 
-    @abc.abstractmethod
-    def round_connection(self) -> contextlib.AbstractContextManager[Connection]:
-        """A connection from the pool for one round."""
+    @contextlib.contextmanager
+    def round_connection(self, kept: KeptConnection | None = None) -> Iterator[Connection]:
+        """``kept``'s connection, or without one a connection from the pool for one use."""
+        if kept is None:
+            with self.round_engine.connect() as connection:
+                yield connection
+        else:
+            with kept.use() as connection:
+                yield connection
+
+    def has_queued(self, kept: KeptConnection | None, types: Sequence[str], now: datetime) -> bool:
+        """Whether a job of ``types`` is queued and due at ``now``, asked on the asking
+        thread's round connection ``kept`` if it has one: a pooled read's BEGIN and
+        COMMIT cost several times the statement (``bench/engine_changes.md``, change 39)."""
+        with self.round_connection(kept) as connection:
+            return self.rounds.has_queued(connection, types, now)
+
+    def next_due(
+        self, kept: KeptConnection | None, types: Sequence[str], now: datetime
+    ) -> datetime | None:
+        """When the earliest delayed job of ``types`` falls due (None: none waits), asked
+        like ``has_queued``: a worker asks after every round that leaves a slot free,
+        on the path of its next wake-up."""
+        with self.round_connection(kept) as connection:
+            return self.rounds.next_due(connection, types, now)
 
     @abc.abstractmethod
     def submit(self, rows: Sequence[dict[str, Any]], *, by: str, now: datetime) -> list[Any]:
@@ -123,28 +177,6 @@ class Backend(abc.ABC):
         says whether the worker waits for new work (where looking costs, it may look
         less often while it does not)."""
 
-    def has_queued(self, kept: KeptConnection | None, types: Sequence[str], now: datetime) -> bool:
-        """Whether a job of ``types`` is queued and due at ``now``. ``kept`` is the
-        asking thread's round connection, for a database that can use it; here a read
-        of its own."""
-        due = or_(jobs.c.run_at.is_(None), jobs.c.run_at <= now)
-        statement = select(exists().where(IS_QUEUED, jobs.c.type.in_(list(types)), due))
-        with reading(self.engine) as connection:
-            return bool(connection.execute(statement).scalar())
-
-    def next_due(
-        self, kept: KeptConnection | None, types: Sequence[str], now: datetime
-    ) -> datetime | None:
-        """When the earliest delayed job of ``types`` falls due (None: none waits).
-        ``kept`` is the asking thread's round connection, for a database that can use
-        it; here a read of its own."""
-        statement = select(func.min(jobs.c.run_at)).where(
-            IS_QUEUED, jobs.c.run_at > now, jobs.c.type.in_(list(types))
-        )
-        with reading(self.engine) as connection:
-            due: datetime | None = connection.execute(statement).scalar()
-        return due
-
     def checkpointer(self, stopped: threading.Event) -> Callable[[], None] | None:
         """Work that keeps the database's log short, off the worker's rounds, for a
         thread of the worker's own until ``stopped``; None where the database does it
@@ -159,34 +191,11 @@ class PostgresBackend(Backend):
     concurrent_rounds = True
     look_before_claim = False
     switch_interval = None
+    rounds: ClassVar[RoundStatements] = pg_round
 
-    def run_round(
-        self,
-        connection: Connection,
-        worker_id: str,
-        outcomes: Sequence[tuple[RunLease, Outcome]],
-        claim: ClaimRequest,
-        now: datetime,
-    ) -> tuple[list[bool], list[Any]]:
-        return pg_round.run_round(connection, worker_id, outcomes, claim, now)
-
-    def kept_round_connection(self) -> KeptConnection:
-        return KeptConnection(self._autocommit, pg_round.prepare)
-
-    def next_due(
-        self, kept: KeptConnection | None, types: Sequence[str], now: datetime
-    ) -> datetime | None:
-        """One statement on the asking thread's kept round connection (autocommit):
-        0.15 ms, against 1.1 ms for a pooled read's BEGIN, SELECT and COMMIT. A worker
-        asks after every round that leaves a slot free, on the path of its next
-        wake-up."""
-        if kept is None:
-            return super().next_due(kept, types, now)
-        with kept.use() as connection:
-            return pg_round.next_due(connection, types, now)
-
-    def round_connection(self) -> contextlib.AbstractContextManager[Connection]:
-        return self._autocommit.connect()  # a round is one statement
+    @property
+    def round_engine(self) -> Engine:
+        return self._autocommit  # a round is one statement
 
     def submit(self, rows: Sequence[dict[str, Any]], *, by: str, now: datetime) -> list[Any]:
         with self._autocommit.connect() as connection:
@@ -252,40 +261,15 @@ class SqliteBackend(Backend):
     concurrent_rounds = False
     look_before_claim = True
     switch_interval = 0.0005
+    rounds: ClassVar[RoundStatements] = sqlite_round
 
-    def run_round(
-        self,
-        connection: Connection,
-        worker_id: str,
-        outcomes: Sequence[tuple[RunLease, Outcome]],
-        claim: ClaimRequest,
-        now: datetime,
-    ) -> tuple[list[bool], list[Any]]:
-        return sqlite_round.run_round(connection, worker_id, outcomes, claim, now)
-
-    def kept_round_connection(self) -> KeptConnection:
-        return KeptConnection(self.engine, sqlite_round.prepare)
-
-    def round_connection(self) -> contextlib.AbstractContextManager[Connection]:
-        return self.engine.connect()
+    @property
+    def round_engine(self) -> Engine:
+        return self.engine
 
     def submit(self, rows: Sequence[dict[str, Any]], *, by: str, now: datetime) -> list[Any]:
         with self.engine.connect() as connection:
             return sqlite_submit.submit(connection, rows, by=by, now=now)
-
-    def has_queued(self, kept: KeptConnection | None, types: Sequence[str], now: datetime) -> bool:
-        if kept is None:
-            return super().has_queued(kept, types, now)
-        with kept.use() as connection:
-            return sqlite_round.has_queued(connection, types, now)
-
-    def next_due(
-        self, kept: KeptConnection | None, types: Sequence[str], now: datetime
-    ) -> datetime | None:
-        if kept is None:
-            return super().next_due(kept, types, now)
-        with kept.use() as connection:
-            return sqlite_round.next_due(connection, types, now)
 
     def notify(self, connection: Connection, channel: str, payload: str = "") -> None:
         """Nothing: SQLite's workers watch for commits instead (``commit_watch``)."""

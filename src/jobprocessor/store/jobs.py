@@ -286,17 +286,15 @@ class JobStore:
         claimed.sort(key=lambda j: j.id)
         return flags, claimed
 
-    @contextlib.contextmanager
-    def _round_connection(self) -> Iterator[Connection]:
+    def _kept(self) -> KeptConnection | None:
+        """The calling thread's kept round connection, if it keeps one."""
+        kept: KeptConnection | None = getattr(self._kept_round, "connection", None)
+        return kept
+
+    def _round_connection(self) -> contextlib.AbstractContextManager[Connection]:
         """The thread's kept round connection, or one from the pool: autocommit on
         PostgreSQL (a round is one statement), for a transaction on SQLite."""
-        kept: KeptConnection | None = getattr(self._kept_round, "connection", None)
-        if kept is not None:
-            with kept.use() as connection:
-                yield connection
-            return
-        with self.backend.round_connection() as connection:
-            yield connection
+        return self.backend.round_connection(self._kept())
 
     def keep_round_connection(self) -> None:
         """Give the calling thread's ``finish_and_claim`` a connection of its own.
@@ -305,7 +303,7 @@ class JobStore:
         PostgreSQL the connection also asks for the round's generic plan
         (``pg_round.prepare``). ``close()`` ends them all.
         """
-        if getattr(self._kept_round, "connection", None) is not None:
+        if self._kept() is not None:
             return
         kept = self.backend.kept_round_connection()
         self._kept_round.connection = kept
@@ -323,8 +321,7 @@ class JobStore:
         """A cheap, lock-free look before a claim (SQLite claims take the write lock):
         is a job of these types queued and due? Asked on the calling thread's round
         connection where the database can (``Backend.has_queued``)."""
-        kept: KeptConnection | None = getattr(self._kept_round, "connection", None)
-        return self.backend.has_queued(kept, types, utcnow())
+        return self.backend.has_queued(self._kept(), types, utcnow())
 
     def next_due(self, types: Sequence[str], *, after: datetime | None = None) -> datetime | None:
         """When the earliest delayed job of these types falls due after ``after``
@@ -335,8 +332,7 @@ class JobStore:
         the claim and this question is then still found (at once due), where "after
         now" would miss it and leave the worker asleep for its poll interval.
         """
-        kept: KeptConnection | None = getattr(self._kept_round, "connection", None)
-        return self.backend.next_due(kept, types, after or utcnow())
+        return self.backend.next_due(self._kept(), types, after or utcnow())
 
     def cancel_requests(self, worker_id: str) -> list[int]:
         """Ids of this worker's jobs that were asked to stop."""

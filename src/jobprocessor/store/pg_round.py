@@ -151,15 +151,25 @@ def round_values(
     return [parameters[name] for name in PARAMETERS]
 
 
+_QUEUED_OF_TYPES = f"status = '{Status.QUEUED.value}' AND type = ANY($2::text[])"
+#: Whether a job of the given types is queued and due (``JobStore.has_queued``).
+HAS_QUEUED_SQL = f"""SELECT EXISTS (
+    SELECT 1 FROM {jobs.name}
+    WHERE {_QUEUED_OF_TYPES} AND (run_at IS NULL OR run_at <= $1)
+) AS queued"""
 #: When the earliest delayed job of the given types falls due (``JobStore.next_due``).
 NEXT_DUE_SQL = (
-    f"SELECT min(run_at) AS due FROM {jobs.name} WHERE status = '{Status.QUEUED.value}' "
-    "AND run_at > $1 AND type = ANY($2::text[])"
+    f"SELECT min(run_at) AS due FROM {jobs.name} WHERE {_QUEUED_OF_TYPES} AND run_at > $1"
 )
 
 
+def has_queued(connection: Connection, types: Sequence[str], now: datetime) -> bool:
+    """``HAS_QUEUED_SQL``: one round trip."""
+    return bool(execute_on_driver(connection, HAS_QUEUED_SQL, [now, list(types)])[0].queued)
+
+
 def next_due(connection: Connection, types: Sequence[str], now: datetime) -> datetime | None:
-    """``NEXT_DUE_SQL`` on a ``prepare``d connection: one round trip."""
+    """``NEXT_DUE_SQL``: one round trip."""
     due: datetime | None = execute_on_driver(connection, NEXT_DUE_SQL, [now, list(types)])[0].due
     return due
 

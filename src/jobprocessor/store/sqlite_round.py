@@ -133,18 +133,14 @@ def run_round(
 
 
 def has_queued(connection: Connection, types: Sequence[str], now: datetime) -> bool:
-    """``HAS_QUEUED_SQL`` on a ``prepare``d connection, with no transaction of its own
-    (a pooled read through SQLAlchemy cost many times more: ``bench/engine_changes.md``,
-    change 39). A worker asks before every claim that has no outcome to write, on the
-    path of a new job's start."""
+    """``HAS_QUEUED_SQL``, outside a transaction (it reads one snapshot)."""
     at = converters(jobs, connection.dialect).time(now)
     parameters = {"types": FLAVOUR.list_value(types), "now": at}
     return bool(read(driver_of(connection), HAS_QUEUED_SQL, parameters).fetchone()[0])
 
 
 def next_due(connection: Connection, types: Sequence[str], now: datetime) -> datetime | None:
-    """``NEXT_DUE_SQL`` on a ``prepare``d connection (see ``has_queued``): a worker asks
-    after every round that leaves a slot free."""
+    """``NEXT_DUE_SQL``, outside a transaction (see ``has_queued``)."""
     convert = converters(jobs, connection.dialect)
     parameters = {"types": FLAVOUR.list_value(types), "now": convert.time(now)}
     due: datetime | None = convert.rows(read(driver_of(connection), NEXT_DUE_SQL, parameters))[
