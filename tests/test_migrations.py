@@ -16,13 +16,19 @@ from jobprocessor.store.schema import (
     head_revision,
     upgrade,
 )
-from jobprocessor.store.tables import TITLE_INDEX_PG, TITLE_INDEX_SQLITE, metadata
+from jobprocessor.store.tables import (
+    SEARCH_TABLE_PG,
+    TITLE_INDEX_PG,
+    TITLE_INDEX_SQLITE,
+    metadata,
+)
 
 
 def _declared(name: str | None, kind: str, parents: dict[str, str | None]) -> bool:
-    """Everything but the title search's index, which migration 0003 builds outside
-    the tables (an FTS5 table with its shadow tables; a pg_trgm expression index)."""
-    return not (name or "").startswith((TITLE_INDEX_SQLITE, TITLE_INDEX_PG))
+    """Everything but the title search's index, which migrations build outside the
+    tables (an FTS5 table with its shadow tables; a search table with a pg_trgm
+    expression index)."""
+    return not (name or "").startswith((TITLE_INDEX_SQLITE, SEARCH_TABLE_PG, TITLE_INDEX_PG))
 
 
 def test_migrated_schema_matches_the_tables(database_url: str) -> None:

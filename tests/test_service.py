@@ -528,6 +528,40 @@ def test_title_search_pages_through_the_index_and_forgets_deleted_jobs(
     assert pages("monthly report", 5) == [i for i in newest_first if i != gone]
 
 
+def test_the_title_index_follows_every_way_jobs_are_stored_and_removed(
+    service: JobService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored one at a time or together, restarted, deleted, purged: a search through
+    the title index (triggers on the jobs table keep it) finds the jobs there are."""
+    monkeypatch.setattr(listing, "TITLE_WINDOW", 1)  # all but the newest from the index
+    one = service.submit(ALICE, "test_service.report", {"month": 1}).id
+    together = [j.id for j in service.submit_many(ALICE, "test_service.report", [{"month": 2}] * 3)]
+    set_state(service, one, Status.FAILED)
+    again = service.restart(ALICE, one).id
+    service.submit(ALICE, "diag.noop", {})  # the newest: the window's
+
+    def found() -> list[int]:
+        return all_ids(service, q="monthly report")
+
+    assert found() == sorted([one, *together, again], reverse=True)
+    service.delete(ADMIN, one)
+    set_state(service, together[0], Status.SUCCEEDED, age_days=30)
+    assert service.purge(older_than_days=5) == 1
+    assert found() == sorted([*together[1:], again], reverse=True)
+    newer = service.submit(ALICE, "test_service.report", {"month": 12}).id
+    bobs = service.submit(BOB, "test_service.report", {"month": 12}).id
+    set_state(service, bobs, Status.SUCCEEDED)
+    service.submit(ALICE, "diag.noop", {})
+    assert all_ids(service, q="report 12") == [bobs, newer]
+    # Narrowed in the search table (PostgreSQL) by what never changes, by a status
+    # on the jobs table.
+    assert all_ids(service, ALICE, q="report 12") == [newer]
+    assert all_ids(service, q="report 12", user="bob") == [bobs]
+    assert all_ids(service, q="report 12", category="report") == [bobs, newer]
+    assert all_ids(service, q="report 12", type="diag.noop") == []
+    assert all_ids(service, q="report", status_group=StatusGroup.FINISHED) == [bobs]
+
+
 def test_list_filters_for_a_plain_user(service: JobService, mixed_jobs: dict[str, int]) -> None:
     assert all_ids(service, BOB, status_group=StatusGroup.FINISHED) == _ids(
         mixed_jobs, "bob_succeeded", "bob_canceled"

@@ -195,10 +195,14 @@ Index(
     **_partial("status = 'queued'"),
 )
 
-#: The title search's index, built by migration 0003 outside these tables: a
-#: trigram GIN index on PostgreSQL (an expression index with pg_trgm's operator
-#: class), an FTS5 table kept by triggers on SQLite. See ``store/listing.py``.
-TITLE_INDEX_PG = "ix_jobprocessor_jobs_title_trgm"
+#: The title search's index, built by migrations outside these tables and kept by
+#: triggers on the jobs table: on PostgreSQL a search table (each job's title and the
+#: other columns a search filters by that never change) with a trigram GIN index
+#: (pg_trgm's operator class on ``lower(title)``; migration 0009 moved it off the
+#: jobs table, whose rows every claim and outcome update), on SQLite an FTS5 table
+#: (migration 0003). See ``store/listing.py``.
+SEARCH_TABLE_PG = "jobprocessor_job_search"
+TITLE_INDEX_PG = "ix_jobprocessor_job_search_title_trgm"
 TITLE_INDEX_SQLITE = "jobprocessor_jobs_title"
 
 job_entries = Table(
