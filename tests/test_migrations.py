@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
 from jobprocessor.store.engine import create_db_engine
 from jobprocessor.store.schema import (
@@ -72,3 +77,62 @@ def test_a_database_at_the_newest_revision_opens_without_alembic(database_url: s
         check=True,
     )
     assert opened.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_search_table_follows_the_jobs_table_and_migrates_both_ways(
+    database_url: str,
+) -> None:
+    """Migration 0009 copies the titles it finds and its triggers keep the search table
+    in step with every insert, delete and truncate of jobs; going back restores the
+    index on the jobs table, and coming up again copies the titles once more."""
+    engine = create_db_engine(database_url)
+
+    def titles() -> list[tuple[int, str, str]]:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(f"SELECT job_id, title, submitted_by FROM {SEARCH_TABLE_PG} ORDER BY 1")
+            )
+            return [tuple(row) for row in rows]
+
+    def add(*names: str) -> list[int]:
+        values = ", ".join(f"('t', 'c', '{n}', 'queued', '{{}}', 'u', now(), 1)" for n in names)
+        with engine.begin() as connection:
+            rows = connection.execute(
+                text(
+                    "INSERT INTO jobprocessor_jobs (type, category, title, status, params, "
+                    f"submitted_by, created_at, cancel_grace) VALUES {values} RETURNING id"
+                )
+            )
+            return [row.id for row in rows]
+
+    def migrate(step: Callable[[Config, str], None], revision: str) -> None:
+        with engine.begin() as connection:
+            step(ENGINE_MIGRATIONS.config(connection), revision)
+
+    try:
+        first, second, third = add("First", "Second", "Third")
+        with engine.begin() as connection:
+            connection.execute(text(f"DELETE FROM jobprocessor_jobs WHERE id = {second}"))
+            # A worker's update names no copied column: the search table is left alone.
+            connection.execute(
+                text(f"UPDATE jobprocessor_jobs SET status = 'running' WHERE id = {third}")
+            )
+        assert titles() == [(first, "First", "u"), (third, "Third", "u")]
+
+        migrate(command.downgrade, "0008")
+        with engine.connect() as connection:
+            found = connection.execute(
+                text(f"SELECT to_regclass('{SEARCH_TABLE_PG}'), to_regclass(:index)"),
+                {"index": "ix_jobprocessor_jobs_title_trgm"},
+            ).one()
+        assert found == (None, "ix_jobprocessor_jobs_title_trgm")
+        (fourth,) = add("Fourth")
+        migrate(command.upgrade, "head")
+        assert titles() == [(first, "First", "u"), (third, "Third", "u"), (fourth, "Fourth", "u")]
+
+        with engine.begin() as connection:
+            connection.execute(text("TRUNCATE jobprocessor_jobs CASCADE"))
+        assert titles() == []
+    finally:
+        engine.dispose()
