@@ -5,9 +5,9 @@ a page reads about as many rows as it shows. A title search (``q``, a part of th
 title, case-insensitive) is different: its matches may all be far back, and a
 newest-first scan would read the table until it has a page (0.2 to 0.4 s in a
 million jobs). So a search reads the newest ``TITLE_WINDOW`` jobs plainly, where
-a common text fills the page at once, and asks the title index (a search table
-with a pg_trgm index on PostgreSQL, an FTS5 trigram table on SQLite) for older matches only
-when the page is not full: the index finds every match, and those are sorted,
+a common text fills the page at once, and asks the title index (a search table with
+a pg_trgm index on PostgreSQL, an FTS5 trigram table on SQLite) for older matches
+only when the page is not full: the index finds every match, and those are sorted,
 which is cheap when matches are few, and they are few when none was recent.
 """
 
