@@ -562,6 +562,42 @@ def test_the_title_index_follows_every_way_jobs_are_stored_and_removed(
     assert all_ids(service, q="report", status_group=StatusGroup.FINISHED) == [bobs]
 
 
+@pytest.mark.parametrize("tries", [listing.SEARCH_TRIES, (1,)], ids=["tries", "fallback"])
+def test_type_and_queue_filters_page_through_with_and_without_a_status(
+    service: JobService, monkeypatch: pytest.MonkeyPatch, tries: tuple[int, ...]
+) -> None:
+    """Filters by type or queue (on PostgreSQL read through the search table, and with
+    a status through its newest matches first), in pages of two: every job once,
+    newest first. With tries of one match per row, a status filter falls back."""
+    monkeypatch.setattr(listing, "SEARCH_TRIES", tries)
+    reports = []
+    for month in range(1, 13):
+        reports.append(service.submit(ALICE, "test_service.report", {"month": month}).id)
+        service.submit(BOB, "diag.noop", {})
+    failed = [reports[1], reports[4], reports[8]]
+    for job_id in failed:
+        set_state(service, job_id, Status.FAILED)
+
+    def pages(**filters: Any) -> list[int]:
+        seen: list[int] = []
+        cursor: str | None = None
+        while True:
+            page = service.list_jobs(ADMIN, ListFilter(limit=2, cursor=cursor, **filters))
+            seen += [j.id for j in page.items]
+            if page.next_cursor is None:
+                return seen
+            cursor = page.next_cursor
+
+    newest_first = sorted(reports, reverse=True)
+    assert pages(type="test_service.report") == newest_first
+    assert pages(queue="report") == newest_first
+    assert pages(type="test_service.report", status_group=StatusGroup.FAILED) == failed[::-1]
+    assert pages(queue="report", status=Status.QUEUED) == [
+        i for i in newest_first if i not in failed
+    ]
+    assert pages(type="test_service.report", user="bob") == []
+
+
 def test_list_filters_for_a_plain_user(service: JobService, mixed_jobs: dict[str, int]) -> None:
     assert all_ids(service, BOB, status_group=StatusGroup.FINISHED) == _ids(
         mixed_jobs, "bob_succeeded", "bob_canceled"

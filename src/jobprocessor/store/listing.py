@@ -1,14 +1,16 @@
 """The console's job list: newest first, filtered, one keyset page at a time.
 
-Every filter but the title search has an index that yields rows newest first, so
-a page reads about as many rows as it shows. A title search (``q``, a part of the
-title, case-insensitive) is different: its matches may all be far back, and a
-newest-first scan would read the table until it has a page (0.2 to 0.4 s in a
-million jobs). So a search reads the newest ``TITLE_WINDOW`` jobs plainly, where
-a common text fills the page at once, and asks the title index (a search table with
-a pg_trgm index on PostgreSQL, an FTS5 trigram table on SQLite) for older matches
-only when the page is not full: the index finds every match, and those are sorted,
-which is cheap when matches are few, and they are few when none was recent.
+Every filter but the title search has an index that yields rows newest first, so a
+page reads about as many rows as it shows (on PostgreSQL the type's and the queue's
+are on the search table, which no worker writes: ``_through_search``). A title
+search (``q``, a part of the title, case-insensitive) is different: its matches may
+all be far back, and a newest-first scan would read the table until it has a page
+(0.2 to 0.4 s in a million jobs). So a search reads the newest ``TITLE_WINDOW`` jobs
+plainly, where a common text fills the page at once, and asks the title index (a
+search table with a pg_trgm index on PostgreSQL, an FTS5 trigram table on SQLite)
+for older matches only when the page is not full: the index finds every match, and
+those are sorted, which is cheap when matches are few, and they are few when none
+was recent.
 """
 
 from __future__ import annotations
@@ -37,10 +39,9 @@ if TYPE_CHECKING:
 
 #: Newest jobs a title search reads without its index.
 TITLE_WINDOW = 10_000
-#: Where a status filter remains for the jobs table, the newest matches of
-#: PostgreSQL's search table tried first, per row the page still needs
-#: (``_older_page``).
-FIRST_MATCHES = 4
+#: Where a status filter remains for the jobs table, how many of the search table's
+#: newest matches each try reads, per row the page still needs (``_through_search``).
+SEARCH_TRIES = (4,)
 #: A trigram index can only find texts of three characters or more.
 MIN_INDEXED_TEXT = 3
 #: PostgreSQL's search table, which holds the title index (migration 0009).
@@ -68,7 +69,14 @@ def list_rows(connection: Connection, query: JobQuery, *, title_index: bool) -> 
     """One page of ``query`` (a ``JobQuery``), newest first."""
     conditions = _filters(query)
     before = [] if query.before_id is None else [jobs.c.id < query.before_id]
+    # PostgreSQL with the title index has the search table (migrations 0009, 0010).
+    searched = title_index and connection.dialect.name == "postgresql"
     if not (title_index and query.text and len(query.text) >= MIN_INDEXED_TEXT):
+        if searched and (query.type is not None or query.queue is not None):
+            # The indexes of these filters are the search table's.
+            found = _through_search(connection, query, conditions, query.before_id, query.limit)
+            if found is not None:
+                return found
         return list(connection.execute(_page(query, [*conditions, *before])))
     if connection.dialect.name == "postgresql":
         # The driver prepares a statement run five times, and PostgreSQL then plans
@@ -85,34 +93,36 @@ def list_rows(connection: Connection, query: JobQuery, *, title_index: bool) -> 
     if len(recent) >= query.limit or floor <= 1:
         return recent
     # Below the window (and so below the page's cursor too).
-    return recent + _older_page(connection, query, conditions, floor, query.limit - len(recent))
+    wanted = query.limit - len(recent)
+    older = _through_search(connection, query, conditions, floor, wanted) if searched else None
+    if older is None:
+        indexed = _indexed_page(connection.dialect.name, query, conditions, floor, wanted)
+        older = list(connection.execute(indexed))
+    return recent + older
 
 
-def _older_page(
+def _through_search(
     connection: Connection,
     query: JobQuery,
     conditions: list[ColumnElement[bool]],
-    floor: int,
+    below: int | None,
     limit: int,
-) -> list[Row[Any]]:
-    """The newest ``limit`` matches below ``floor``, through the title index.
+) -> list[Row[Any]] | None:
+    """A page read through PostgreSQL's search table: its newest matches of every
+    filter but a status, then only those jobs from the jobs table.
 
-    On PostgreSQL the search table can also hand over only its newest matches
-    (``_title_matches``): all of the page where it alone decides (no status filter
-    left for the jobs table), and else a first try, kept where the status filter
-    leaves a full page of them, since every match it did not look at is older.
+    Without a status filter the newest ``limit`` matches are the page. With one, the
+    newest few per row wanted are tried (``SEARCH_TRIES``), and a try that leaves a
+    full page is the page, since every match it did not read is older; None if none
+    did, for the caller to read the page another way.
     """
-    dialect = connection.dialect.name
-    take: int | None = None
-    if dialect == "postgresql":
-        if _search_decides(query):
-            take = limit
-        else:
-            first = _indexed_page(dialect, query, conditions, floor, limit, limit * FIRST_MATCHES)
-            page = list(connection.execute(first))
-            if len(page) >= limit:
-                return page
-    return list(connection.execute(_indexed_page(dialect, query, conditions, floor, limit, take)))
+    filtered = 0 < len(_statuses(query)) < len(Status)
+    for factor in SEARCH_TRIES if filtered else (1,):
+        tried = _indexed_page("postgresql", query, conditions, below, limit, limit * factor)
+        found = list(connection.execute(tried))
+        if len(found) >= limit or not filtered:
+            return found
+    return None
 
 
 def _filters(query: JobQuery) -> list[ColumnElement[bool]]:
@@ -170,13 +180,14 @@ def _indexed_page(
     dialect: str,
     query: JobQuery,
     conditions: list[ColumnElement[bool]],
-    floor: int,
+    below: int | None,
     limit: int,
     take: int | None = None,
 ) -> Select[Any]:
-    """Older title matches (ids below ``floor``), found through the title index and
-    then sorted; the LIKE on the job's own title in ``conditions`` stays the exact test.
-    ``take``: only the index's newest matches (PostgreSQL).
+    """Matches (ids below ``below``, if given) found through the title index or the
+    search table and then sorted; ``conditions`` stay the exact test (the LIKE on the
+    job's own title among them). ``take``: only the search table's newest matches
+    (PostgreSQL).
 
     ``id + 0`` keeps the planner from walking the primary key instead: backwards for
     the order (what it would choose for a LIMIT, not knowing the matches are far
@@ -193,37 +204,40 @@ def _indexed_page(
             .select_from(table(TITLE_INDEX_SQLITE))
             .where(text(f"{TITLE_INDEX_SQLITE} MATCH :phrase").bindparams(phrase=phrase))
         )
-        conditions = [*conditions, jobs.c.id < floor]
+        ids: ColumnElement[Any] = jobs.c.id
     else:
-        matches = _title_matches(query, floor, take)
-        conditions = [*conditions, _id_without_index < floor]
+        matches = _search_ids(query, below, take)
+        ids = _id_without_index
+    if below is not None:
+        conditions = [*conditions, ids < below]
     conditions = [*conditions, jobs.c.id.in_(matches)]
     return select(jobs).where(*conditions).order_by(_id_without_index.desc()).limit(limit)
 
 
-def _title_matches(query: JobQuery, floor: int, take: int | None) -> Select[Any]:
-    """The ids in PostgreSQL's search table that match ``query`` below ``floor`` (all
-    its filters but a status), the newest ``take`` of them if given.
+def _search_ids(query: JobQuery, below: int | None, take: int | None) -> Select[Any]:
+    """The ids in PostgreSQL's search table that match every filter of ``query`` but
+    a status, below ``below`` if given; the newest ``take`` of them if given.
 
     Taking only the newest matches spares reading every match from the jobs table: a
-    search whose 11,000 matches were all old took twice as long that way as through
-    an index on the jobs table itself.
+    title search whose 11,000 matches were all old took twice as long that way as
+    through an index on the jobs table itself. Without a text, the type's or the
+    queue's index on the search table (migration 0010) yields them newest first.
     """
-    job_id = _search.c.job_id + 0  # sorted, not walked along the primary key
-    matches = select(_search.c.job_id).where(
-        func.lower(_search.c.title).like(_contains(query.text or ""), escape="\\"),
-        job_id < floor,
-    )
+    job_id: ColumnElement[Any] = _search.c.job_id
+    matches = select(_search.c.job_id)
+    if query.text:
+        matches = matches.where(
+            func.lower(_search.c.title).like(_contains(query.text), escape="\\")
+        )
+        if len(query.text) >= MIN_INDEXED_TEXT:
+            # The title index's matches, sorted: not a walk along the primary key.
+            job_id = job_id + 0
     for name in ("submitted_by", "type", "category", "queue"):
         value = getattr(query, name)
         if value is not None:
             matches = matches.where(_search.c[name] == value)
+    if below is not None:
+        matches = matches.where(job_id < below)
     if take is not None:
         matches = matches.order_by(job_id.desc()).limit(take)
     return matches
-
-
-def _search_decides(query: JobQuery) -> bool:
-    """Whether PostgreSQL's search table tests every filter of ``query``: all but a
-    status, which changes and so is only on the jobs table."""
-    return not 0 < len(_statuses(query)) < len(Status)

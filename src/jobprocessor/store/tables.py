@@ -131,6 +131,8 @@ jobs = Table(
     Index("ix_jobprocessor_jobs_submitted_by_id", "submitted_by", "id"),
     Index("ix_jobprocessor_jobs_status_id", "status", "id"),
     Index("ix_jobprocessor_jobs_submitted_by_status_id", "submitted_by", "status", "id"),
+    # On PostgreSQL with its search table these two are the search table's
+    # (``MOVED_TO_SEARCH_PG``).
     Index("ix_jobprocessor_jobs_type_id", "type", "id"),
     Index("ix_jobprocessor_jobs_queue_id", "queue", "id"),
     # Partial (migration 0004): a status change writes only the indexes whose
@@ -203,6 +205,10 @@ Index(
 #: (migration 0003). See ``store/listing.py``.
 SEARCH_TABLE_PG = "jobprocessor_job_search"
 TITLE_INDEX_PG = "ix_jobprocessor_job_search_title_trgm"
+#: Indexes of the jobs table that PostgreSQL keeps on its search table instead, where
+#: every claim and outcome does not write them (migration 0010): the list's filters
+#: by type and by queue.
+MOVED_TO_SEARCH_PG = ("ix_jobprocessor_jobs_type_id", "ix_jobprocessor_jobs_queue_id")
 TITLE_INDEX_SQLITE = "jobprocessor_jobs_title"
 
 job_entries = Table(
