@@ -8,7 +8,7 @@ search (construction, column generation, its dive, neighbourhoods), which each
 answer a stop in their own way. This figure was a timed test assertion until
 2026-12-01; it belongs here.
 
-    PYTHONPATH=src .venv/bin/python bench/nrp_stop.py [--instance 11] [--after 2,5,10,20]
+    PYTHONPATH=.:src .venv/bin/python -m bench.nrp_stop [--instance 11] [--after 2,5,10,20]
 """
 
 from __future__ import annotations
@@ -20,19 +20,12 @@ import threading
 import time
 from pathlib import Path
 
-# As in bench/nrp.py: this folder's wfm.py would hide the wfm package.
-HERE = Path(__file__).parent.resolve()
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.path.append(str(HERE.parent / "tests" / "wfm"))
-sys.modules.pop("wfm", None)
+# bench.nrp puts the tests' independent checker on the path, and knows the instances.
+from bench.nrp import INSTANCES, nrp_checker
+from wfm.benchmark.control import StopFlag
+from wfm.benchmark.instance import parse_instance
+from wfm.benchmark.search import Outcome, solve
 
-import nrp_checker  # noqa: E402
-
-from wfm.benchmark.control import StopFlag  # noqa: E402
-from wfm.benchmark.instance import parse_instance  # noqa: E402
-from wfm.benchmark.search import Outcome, solve  # noqa: E402
-
-INSTANCES = Path("/work/shared/nrp/instances")
 #: Far beyond every moment measured: only the stop may end the solve.
 TIME_LIMIT = 600.0
 

@@ -2,11 +2,12 @@
 
 A single submission through SQLAlchemy's ``INSERT … RETURNING`` cost more than twice
 what SQLite spent on it (building the statement and its cache key, the result's
-metadata: ``bench/engine_changes.md``, change 39), most of a single submit's time. Here each job is
-one prepared ``INSERT … RETURNING`` on the sqlite3 connection (``sqlite_driver``)
-and the events one ``executemany``, in one ``BEGIN IMMEDIATE`` transaction; the
-values pass through the columns' own types, as SQLAlchemy would bind them. SQLite
-runs statements in-process, so a row per statement costs no round trips.
+metadata: ``bench/engine_changes.md``, change 39), most of a single submit's time.
+Here each job is one prepared ``INSERT … RETURNING`` on the sqlite3 connection
+(``sqlite_driver``) and the events one ``executemany``, in one ``BEGIN IMMEDIATE``
+transaction; the values pass through the columns' own types, as SQLAlchemy would
+bind them. SQLite runs statements in-process, so a row per statement costs no round
+trips.
 """
 
 from __future__ import annotations

@@ -30,6 +30,9 @@ MOVED = {
     "type": ("ix_jobprocessor_jobs_type_id", "ix_jobprocessor_job_search_type_job_id"),
     "queue": ("ix_jobprocessor_jobs_queue_id", "ix_jobprocessor_job_search_queue_job_id"),
 }
+#: A user's own jobs of a type: without it, the type's index walked every job of the
+#: type to find none of the user's (0.2 s in a million jobs).
+BY_SUBMITTER = "ix_jobprocessor_job_search_submitted_by_job_id"
 
 
 def _has_search_table() -> bool:
@@ -37,11 +40,6 @@ def _has_search_table() -> bool:
     if bind.dialect.name != "postgresql":
         return False
     return bind.exec_driver_sql(f"SELECT to_regclass('{SEARCH}')").scalar() is not None
-
-
-#: A user's own jobs of a type: without it, the type's index walked every job of the
-#: type to find none of the user's (0.2 s in a million jobs).
-BY_SUBMITTER = "ix_jobprocessor_job_search_submitted_by_job_id"
 
 
 def upgrade() -> None:
