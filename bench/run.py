@@ -51,6 +51,8 @@ from bench.workloads import (
 ALL_SYSTEMS = (
     "jobprocessor-sqlite",
     "jobprocessor-postgresql",
+    "jobprocessor-sqlite-prefetch",
+    "jobprocessor-postgresql-prefetch",
     "procrastinate",
     "pgqueuer",
     "rq",
@@ -141,9 +143,10 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Plan, bool]:
 def make_system(name: str) -> System:
     """Imported here, one at a time: a missing peer fails its own cases, not the run."""
     if name.startswith("jobprocessor-"):
-        from bench.peers.jobprocessor_peer import JobProcessorSystem
+        from bench.peers.jobprocessor_peer import PREFETCH, JobProcessorSystem
 
-        return JobProcessorSystem(name.removeprefix("jobprocessor-"))
+        store, _, variant = name.removeprefix("jobprocessor-").partition("-")
+        return JobProcessorSystem(store, prefetch=PREFETCH if variant == "prefetch" else 0)
     if name == "procrastinate":
         from bench.peers.procrastinate_peer import ProcrastinateSystem
 
@@ -223,8 +226,9 @@ def measure_system(plan: Plan, name: str, results: Results) -> None:
         "cancel_mechanism": system.cancel_mechanism,
         "versions": system.versions(),
     }
+    workloads = [w for w in plan.workloads if system.workloads is None or w in system.workloads]
     try:
-        if "submission" in plan.workloads:
+        if "submission" in workloads:
             say(f"{name}: submission")
             results.submission.append(
                 guarded(
@@ -233,7 +237,7 @@ def measure_system(plan: Plan, name: str, results: Results) -> None:
                     postgres=pg,
                 )
             )
-        if "burn-down" in plan.workloads:
+        if "burn-down" in workloads:
             for slots in plan.slots:
                 say(f"{name}: burn-down of {plan.jobs:,} jobs, {slots} slot(s)")
                 case = guarded(
@@ -243,7 +247,7 @@ def measure_system(plan: Plan, name: str, results: Results) -> None:
                 )
                 results.burn_down.append(case)
                 say(f"  {fmt(case.jobs_per_second)} jobs/s, {case.started:,} started")
-        if "latency" in plan.workloads:
+        if "latency" in workloads:
             say(f"{name}: {plan.latency_rate:g} submits/s for {plan.latency_seconds:g} s")
             case_l = guarded(
                 Latency(
@@ -259,7 +263,7 @@ def measure_system(plan: Plan, name: str, results: Results) -> None:
             )
             results.latency.append(case_l)
             say(f"  p50 {fmt(case_l.ms.get('p50'))} ms")
-        if "cancel" in plan.workloads:
+        if "cancel" in workloads:
             for kind in CANCEL_KINDS:
                 say(f"{name}: cancel a {kind} job")
                 case_c = guarded(
@@ -269,7 +273,7 @@ def measure_system(plan: Plan, name: str, results: Results) -> None:
                 )
                 results.cancel.append(case_c)
                 say(f"  {fmt(case_c.seconds, 3)} s {case_c.note or ''}".rstrip())
-        if "fair-share" in plan.workloads:
+        if "fair-share" in workloads:
             if system.submitters is None:
                 say(f"{name}: fair share not measured (its peer module has no such jobs)")
             else:

@@ -145,6 +145,18 @@ def dispatch_goals(doc: Doc, stuck_grace: float) -> list[list[str]]:
     for label, ours, theirs, slots in (
         ("sqlite: burn-down vs raw sqlite", "jobprocessor-sqlite", "raw-sqlite", (4,)),
         ("postgresql: burn-down vs pgqueuer", "jobprocessor-postgresql", "pgqueuer", (4, 8)),
+        (
+            "sqlite with prefetch: burn-down vs raw sqlite",
+            "jobprocessor-sqlite-prefetch",
+            "raw-sqlite",
+            (4,),
+        ),
+        (
+            "postgresql with prefetch: burn-down vs pgqueuer",
+            "jobprocessor-postgresql-prefetch",
+            "pgqueuer",
+            (4, 8),
+        ),
     ):
         need = 0.5 if theirs.startswith("raw") else 1.0
         for k in slots:

@@ -118,11 +118,11 @@ def test_a_failed_claim_keeps_the_outcomes(
     real_round = store.backend.run_round
 
     def losing_round(
-        connection: Any, worker: str, outcomes: Any, claim: ClaimRequest, now: Any
+        connection: Any, worker: str, outcomes: Any, claim: ClaimRequest, ahead: Any, now: Any
     ) -> Any:
         if claim.wanted:
             raise IntegrityError("claim", {}, Exception("lost a race for a limit's place"))
-        return real_round(connection, worker, outcomes, claim, now)
+        return real_round(connection, worker, outcomes, claim, ahead, now)
 
     monkeypatch.setattr(store.backend, "run_round", losing_round)
     held, claimed = store.finish_and_claim(
@@ -219,7 +219,7 @@ def test_a_failed_sqlite_round_writes_nothing_and_the_next_one_works(
     assert [j.id for j in store.claim("w1", ["diag.noop"], 1)] == [first.id]
     outcome = [(first_run(first.id), Outcome(Status.SUCCEEDED, result=1))]
     broken = "UPDATE no_such_table SET x = 1"
-    monkeypatch.setattr(sqlite_round, "CLAIM_SQL", {False: broken, True: broken})
+    monkeypatch.setattr(sqlite_round, "CLAIM_SQL", dict.fromkeys(sqlite_round.CLAIM_SQL, broken))
 
     with pytest.raises(DBAPIError):
         store.finish_and_claim("w1", outcome, ClaimRequest.anything(["diag.noop"], 1))

@@ -43,6 +43,9 @@ class System(ABC):
     #: How the fair-share case tells user A from user B, or None: the system does
     #: not take part in that case (``submit_sleep`` is not implemented).
     submitters: str | None = None
+    #: The only workloads the system takes part in (None: every one): a variant of
+    #: another system, for the cases its setting changes.
+    workloads: tuple[str, ...] | None = None
 
     @abstractmethod
     def reset(self) -> None:

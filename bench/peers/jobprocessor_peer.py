@@ -30,6 +30,8 @@ ACTOR = Actor("bench", Role.ADMIN)
 USERS = {name: Actor(f"bench-user-{name.lower()}", Role.USER) for name in ("A", "B")}
 BULK_CHUNK = 500
 STUCK_GRACE = 1.0
+#: The ``prefetch`` of the variant that claims jobs ahead (``jobprocessor-*-prefetch``).
+PREFETCH = 8
 _ACTIVE = [s.value for s in Status if not s.is_finished]
 
 
@@ -70,9 +72,14 @@ class JobProcessorSystem(System):
     }
     submitters = "submitted_by: two users (Actors) submitting through JobService"
 
-    def __init__(self, store: str) -> None:
+    def __init__(self, store: str, *, prefetch: int = 0) -> None:
         self.store = store
         self.name = f"jobprocessor-{store}"
+        #: The worker's ``prefetch`` setting; the variant with it runs the burn-down only.
+        self.prefetch = prefetch
+        if prefetch:
+            self.name += "-prefetch"
+            self.workloads = ("burn-down",)
         self._service: JobService | None = None
         if store == "sqlite":
             self._path = RESULTS / "bench-jobprocessor.sqlite3"
@@ -116,7 +123,8 @@ class JobProcessorSystem(System):
 
     def worker(self, slots: int, name: str, stamps_dir: Path) -> WorkerProcess:
         command = [script("jobprocessor"), "worker", "--app", APP, "--concurrency", str(slots)]
-        return WorkerProcess(command, name, stamps_dir, env={"JOBPROCESSOR_DATABASE_URL": self.url})
+        env = {"JOBPROCESSOR_DATABASE_URL": self.url, "JOBPROCESSOR_PREFETCH": str(self.prefetch)}
+        return WorkerProcess(command, name, stamps_dir, env=env)
 
     def unfinished(self) -> int:
         statement = select(func.count()).select_from(jobs).where(jobs.c.status.in_(_ACTIVE))

@@ -33,6 +33,13 @@ HELD = [Status.RUNNING.value, Status.CANCELING.value]
 assert set(HELD) == {s.value for s in HELD_STATUSES}
 #: ``HELD`` as an SQL list, for the rounds' hand-written statements.
 HELD_SQL = "(" + ", ".join(f"'{status}'" for status in HELD) + ")"
+#: The detail of the ``canceled`` event of a job canceled before it started.
+CANCELED_BEFORE_START = "canceled before it started"
+#: What a run of a worker may write to: a job it holds, or one it claimed ahead
+#: (``queued`` with the worker's id and attempt: nothing else is queued with a
+#: worker). In the round's statements and in ``held_by``.
+OURS = [*HELD, Status.QUEUED.value]
+OURS_SQL = "(" + ", ".join(f"'{status}'" for status in OURS) + ")"
 FINISHED = [s.value for s in FINISHED_STATUSES]
 #: The job is held (running or canceling), written as literals so that a partial
 #: index over held rows matches even in a prepared, generic plan: with the statuses
@@ -45,12 +52,13 @@ INSERT_JOBS = insert(jobs).returning(*jobs.c, sort_by_parameter_order=True)
 
 
 def held_by(lease: RunLease) -> ColumnElement[bool]:
-    """The job is held (running or canceling) by this run: its worker, its attempt."""
+    """The job is this run's: its worker, its attempt, and held (running or
+    canceling) or claimed ahead (``OURS``)."""
     return and_(
         jobs.c.id == lease.job_id,
         jobs.c.worker_id == lease.worker_id,
         jobs.c.attempts == lease.attempt,
-        jobs.c.status.in_(HELD),
+        jobs.c.status.in_(OURS),
     )
 
 
@@ -117,15 +125,20 @@ def event_row(
 
 
 def move(
-    connection: Connection, job_id: int, source: Status, target: Status, **values: Any
+    connection: Connection,
+    job_id: int,
+    source: Status,
+    target: Status,
+    *,
+    free: bool = False,
+    **values: Any,
 ) -> Row[Any] | None:
-    """Change a job's status only if it still has ``source``; the row after, or None."""
-    statement = (
-        update(jobs)
-        .where(jobs.c.id == job_id, jobs.c.status == source.value)
-        .values(status=target.value, **values)
-        .returning(*jobs.c)
-    )
+    """Change a job's status only if it still has ``source`` (and, if ``free``, no
+    worker claimed it ahead); the row after, or None."""
+    which = [jobs.c.id == job_id, jobs.c.status == source.value]
+    if free:
+        which.append(jobs.c.worker_id.is_(None))
+    statement = update(jobs).where(*which).values(status=target.value, **values).returning(*jobs.c)
     return connection.execute(statement).first()
 
 

@@ -30,7 +30,7 @@ from jobprocessor.store.tables import UTCDateTime
 from jobprocessor.store.wal_checkpoints import checkpoint_in_background
 
 if TYPE_CHECKING:
-    from jobprocessor.store.records import ClaimRequest, Outcome, RunLease
+    from jobprocessor.store.records import AheadWrites, ClaimRequest, Outcome, RunLease
 
 #: The first key of every worker's liveness lock (the second: the hash of its id).
 LIVENESS_LOCK_CLASS = 74_200_391
@@ -50,6 +50,7 @@ class RoundStatements(Protocol):
         worker_id: str,
         outcomes: Sequence[tuple[RunLease, Outcome]],
         claim: ClaimRequest,
+        ahead: AheadWrites,
         now: datetime,
     ) -> tuple[list[bool], list[Any]]: ...
 
@@ -94,10 +95,12 @@ class Backend(abc.ABC):
         worker_id: str,
         outcomes: Sequence[tuple[RunLease, Outcome]],
         claim: ClaimRequest,
+        ahead: AheadWrites,
         now: datetime,
     ) -> tuple[list[bool], list[Any]]:
-        """Outcomes, claim and events in one transaction: (held flags, claimed rows)."""
-        return self.rounds.run_round(connection, worker_id, outcomes, claim, now)
+        """Outcomes, the writes about jobs claimed ahead, claim and events in one
+        transaction: (held flags, claimed rows)."""
+        return self.rounds.run_round(connection, worker_id, outcomes, claim, ahead, now)
 
     def kept_round_connection(self) -> KeptConnection:
         """A connection for one thread's rounds, kept between them."""

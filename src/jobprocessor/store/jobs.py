@@ -14,6 +14,7 @@ import dataclasses
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -32,6 +33,7 @@ from jobprocessor.model import Event, Job, QueueInfo, Status, utcnow
 from jobprocessor.store import listing, queue_view
 from jobprocessor.store._sql import (
     CANCEL_CHANNEL,
+    CANCELED_BEFORE_START,
     FINISHED,
     INSERT_EVENTS,
     QUEUED_CHANNEL,
@@ -44,7 +46,9 @@ from jobprocessor.store._sql import (
 from jobprocessor.store.backend import Backend, backend_for
 from jobprocessor.store.engine import KeptConnection, reading
 from jobprocessor.store.records import (
+    NO_AHEAD,
     NO_CLAIM,
+    AheadWrites,
     ClaimRequest,
     JobQuery,
     NewJob,
@@ -59,8 +63,10 @@ from jobprocessor.store.workers import Rescued, WorkerRegistry
 
 __all__ = [
     "CANCEL_CHANNEL",
+    "NO_AHEAD",
     "NO_CLAIM",
     "QUEUED_CHANNEL",
+    "AheadWrites",
     "ClaimRequest",
     "JobQuery",
     "JobStore",
@@ -189,21 +195,35 @@ class JobStore:
     def request_cancel(self, job_id: int, *, by: str) -> Job | None:
         """Cancel a queued job at once, or ask a running one to stop.
 
+        A job a worker claimed ahead (queued, with the worker's id) may be starting
+        this very moment: it is asked to stop as a running one is, and its worker
+        ends it as ``canceled``, started or not.
+
         Returns the job after the change, or None when it was already finished
         (or gone). Canceling a job that is already ``canceling`` changes nothing.
         """
         now = utcnow()
-        asked = {"cancel_requested_by": by, "cancel_requested_at": now}
+        asked: dict[str, Any] = {"cancel_requested_by": by, "cancel_requested_at": now}
         with self.writing() as connection:
-            row = move(connection, job_id, Status.QUEUED, Status.CANCELED, finished_at=now, **asked)
+            row = move(
+                connection,
+                job_id,
+                Status.QUEUED,
+                Status.CANCELED,
+                free=True,
+                finished_at=now,
+                **asked,
+            )
             if row is not None:
                 events = [
                     event_row(job_id, Event.CANCEL_REQUESTED, by, now),
-                    event_row(job_id, Event.CANCELED, None, now, "canceled before it started"),
+                    event_row(job_id, Event.CANCELED, None, now, CANCELED_BEFORE_START),
                 ]
                 connection.execute(INSERT_EVENTS, events)
                 return row_to_job(row)
             row = move(connection, job_id, Status.RUNNING, Status.CANCELING, **asked)
+            if row is None:
+                row = move(connection, job_id, Status.QUEUED, Status.CANCELING, **asked)
             if row is not None:
                 connection.execute(
                     INSERT_EVENTS, [event_row(job_id, Event.CANCEL_REQUESTED, by, now)]
@@ -257,6 +277,7 @@ class JobStore:
         worker_id: str,
         outcomes: Sequence[tuple[RunLease, Outcome]],
         claim: ClaimRequest = NO_CLAIM,
+        ahead: AheadWrites = NO_AHEAD,
     ) -> tuple[list[bool], list[Job]]:
         """Record how jobs ended and claim new ones (``claim``), in ONE transaction.
 
@@ -267,21 +288,25 @@ class JobStore:
         transaction), the outcomes are written again alone and nothing is claimed
         this round (a savepoint would cost two round trips on every call).
         On PostgreSQL the transaction is one statement (``pg_round``): one round trip.
+        ``ahead`` writes the starts and releases of jobs claimed ahead in the same
+        transaction (``ClaimRequest.ahead`` claims them).
         """
         now = utcnow()
         assert all(lease.worker_id == worker_id for lease, _ in outcomes)
         outcomes = [(lease, _storable(outcome)) for lease, outcome in outcomes]
         try:
             with self._round_connection() as connection:
-                flags, rows = self.backend.run_round(connection, worker_id, outcomes, claim, now)
+                flags, rows = self.backend.run_round(
+                    connection, worker_id, outcomes, claim, ahead, now
+                )
         except IntegrityError:
             if not claim.wanted:
                 raise
             # Lost a race for a limit's place: the transaction is gone; write the
             # outcomes alone.
-            if not outcomes:
+            if not (outcomes or ahead):
                 return [], []
-            return self.finish_and_claim(worker_id, outcomes)[0], []
+            return self.finish_and_claim(worker_id, outcomes, NO_CLAIM, ahead)[0], []
         claimed = [row_to_job(r) for r in rows]
         claimed.sort(key=lambda j: j.id)
         return flags, claimed

@@ -24,21 +24,25 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from jobprocessor.model import Event, Status
+from jobprocessor.store._sql import CANCELED_BEFORE_START
 from jobprocessor.store.engine import execute_on_driver
 from jobprocessor.store.round_sql import (
     Flavour,
+    ahead_value,
     claim_parameters,
     claim_sql,
     end_events,
     finish_sql,
     is_capped,
     outcomes_value,
+    release_sql,
+    start_sql,
     started_detail,
 )
 from jobprocessor.store.tables import job_events, jobs
 
 if TYPE_CHECKING:
-    from jobprocessor.store.records import ClaimRequest, Outcome, RunLease
+    from jobprocessor.store.records import AheadWrites, ClaimRequest, Outcome, RunLease
 
 
 #: The round's parameters, in the order of PostgreSQL's numbered placeholders: the
@@ -54,7 +58,13 @@ PARAMETERS = (
     "queues",
     "others",
     "started_detail",
+    # Only in a round with jobs claimed ahead (last: the other rounds leave them out).
+    "run_now",
+    "starts",
+    "releases",
 )
+#: How many of ``PARAMETERS`` a round without jobs claimed ahead takes.
+PLAIN_PARAMETERS = PARAMETERS.index("run_now")
 
 
 def _param(name: str) -> str:
@@ -81,11 +91,27 @@ FLAVOUR = Flavour(
 _EVENT_COLUMNS = {"job_id": "bigint", "n": "integer", "event": "text", "detail": "text"}
 
 
-def _round_sql(*, capped: bool) -> str:
+def _round_sql(*, capped: bool, ahead: bool) -> str:
+    started = canceled = ahead_parts = ""
+    if ahead:
+        ahead_parts = f"""
+started AS ({start_sql(FLAVOUR)}
+),
+released AS ({release_sql(FLAVOUR)}
+),"""
+        started = f"""
+        WHERE c.status = '{Status.RUNNING.value}'
+        UNION ALL
+        SELECT s.id, 0, '{Event.STARTED.value}', {_param("started_detail")}
+        FROM started AS s"""
+        canceled = f"""
+        UNION ALL
+        SELECT r.id, 0, '{Event.CANCELED.value}', '{CANCELED_BEFORE_START}'
+        FROM released AS r WHERE r.status = '{Status.CANCELED.value}'"""
     return f"""
 WITH finished AS ({finish_sql(FLAVOUR)}
-),
-claimed AS ({claim_sql(FLAVOUR, capped=capped)}
+),{ahead_parts}
+claimed AS ({claim_sql(FLAVOUR, capped=capped, ahead=ahead)}
 ),
 logged AS (
     INSERT INTO {job_events.name} (job_id, at, event, by, detail)
@@ -95,7 +121,7 @@ logged AS (
         WHERE e.job_id IN (SELECT id FROM finished)
         UNION ALL
         SELECT c.id, 0, '{Event.STARTED.value}', {_param("started_detail")}
-        FROM claimed AS c
+        FROM claimed AS c{started}{canceled}
     ) AS e
     ORDER BY job_id, n
 )
@@ -105,8 +131,13 @@ LEFT JOIN claimed AS c ON true
 """
 
 
-#: The round, by whether a queue has less room than the round claims.
-ROUND_SQL = {capped: _round_sql(capped=capped) for capped in (False, True)}
+#: The round, by whether a queue has less room than the round claims, and whether
+#: it claims jobs ahead or writes their starts or releases.
+ROUND_SQL = {
+    (capped, ahead): _round_sql(capped=capped, ahead=ahead)
+    for capped in (False, True)
+    for ahead in (False, True)
+}
 
 
 def run_round(
@@ -114,6 +145,7 @@ def run_round(
     worker_id: str,
     outcomes: Sequence[tuple[RunLease, Outcome]],
     claim: ClaimRequest,
+    ahead: AheadWrites,
     now: datetime,
 ) -> tuple[list[bool], list[Any]]:
     """Run one round on a ``prepare``d connection: (held flags per outcome, claimed rows).
@@ -121,8 +153,9 @@ def run_round(
     A flag is False where the worker no longer held the job (a rescue or a cancel
     got there first).
     """
-    values = round_values(worker_id, outcomes, claim, now)
-    result = execute_on_driver(connection, ROUND_SQL[is_capped(claim)], values)
+    values = round_values(worker_id, outcomes, claim, ahead, now)
+    statement = ROUND_SQL[is_capped(claim), len(values) > PLAIN_PARAMETERS]
+    result = execute_on_driver(connection, statement, values)
     finished = set(result[0].finished_ids or ()) if result else set()
     flags = [lease.job_id in finished for lease, _ in outcomes]
     claimed = [row for row in result if row.id is not None]
@@ -133,9 +166,11 @@ def round_values(
     worker_id: str,
     outcomes: Sequence[tuple[RunLease, Outcome]],
     claim: ClaimRequest,
+    ahead: AheadWrites,
     now: datetime,
 ) -> list[Any]:
-    """The round's parameters, in the order of ``PARAMETERS``."""
+    """The round's parameters, in the order of ``PARAMETERS``; without the last
+    three unless the round claims ahead or writes about jobs it claimed ahead."""
     events = [
         {"job_id": job_id, "n": n, "event": event, "detail": detail}
         for n, (job_id, event, detail) in enumerate(end_events(outcomes))
@@ -147,8 +182,15 @@ def round_values(
         "worker": worker_id,
         "now": now,
         "started_detail": started_detail(worker_id),
+        "starts": _json(ahead_value(ahead.starts)),
+        "releases": _json(ahead_value([(lease, None) for lease in ahead.releases])),
     }
-    return [parameters[name] for name in PARAMETERS]
+    names = PARAMETERS if ahead or claim.ahead else PARAMETERS[:PLAIN_PARAMETERS]
+    return [parameters[name] for name in names]
+
+
+def _json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=datetime.isoformat)
 
 
 _QUEUED_OF_TYPES = f"status = '{Status.QUEUED.value}' AND type = ANY($2::text[])"

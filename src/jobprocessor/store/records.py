@@ -55,6 +55,9 @@ class Outcome:
     error: JobError | None = None
     forced: bool = False
     detail: str | None = None
+    #: When the job started, if that was not written yet: a job claimed ahead
+    #: (``prefetch``) that ended before a round wrote its start.
+    started_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,9 @@ class ClaimRequest:
     limit: int = 0
     queues: Mapping[str, int] = field(default_factory=dict)
     others: int | None = None
+    #: Jobs to claim ahead, beyond ``limit``: they stay ``queued``, held by the
+    #: worker (``worker_id`` set), until it writes their start (``AheadWrites``).
+    ahead: int = 0
 
     @classmethod
     def anything(cls, types: Sequence[str], limit: int) -> ClaimRequest:
@@ -100,7 +106,26 @@ class ClaimRequest:
 
     @property
     def wanted(self) -> bool:
-        return bool(self.types) and self.limit > 0
+        return bool(self.types) and self.limit + self.ahead > 0
+
+
+@dataclass(frozen=True, slots=True)
+class AheadWrites:
+    """What a round writes about jobs a worker claimed ahead (``ClaimRequest.ahead``).
+
+    ``starts``: jobs its slots started, each with when, now ``running`` (or still
+    ``canceling``); ``releases``: jobs it will not run, ``queued`` for anyone again
+    (or ``canceled``, if a cancel was asked for meanwhile).
+    """
+
+    starts: Sequence[tuple[RunLease, datetime]] = ()
+    releases: Sequence[RunLease] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.starts or self.releases)
+
+
+NO_AHEAD = AheadWrites()
 
 
 #: A round that only writes outcomes.

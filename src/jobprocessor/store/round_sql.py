@@ -19,10 +19,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from jobprocessor.model import Event, Status
-from jobprocessor.store._sql import HELD_SQL
+from jobprocessor.store._sql import HELD_SQL, OURS_SQL
 from jobprocessor.store.tables import jobs, workers
 
 if TYPE_CHECKING:
@@ -39,7 +40,10 @@ OUTCOME_COLUMNS = {
     "error_type": "text",
     "error_message": "text",
     "error_traceback": "text",
+    "started_at": "timestamptz",
 }
+#: A start or a release of a job claimed ahead (``AheadWrites``).
+AHEAD_COLUMNS = {"job_id": "bigint", "attempt": "integer", "at": "timestamptz"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +82,7 @@ UPDATE {jobs.name} AS j
 SET {_ending(flavour, lambda column: f"d.{column}")}
 FROM {flavour.records("outcomes", OUTCOME_COLUMNS, "d")}
 WHERE j.id = d.job_id AND j.attempts = d.attempt AND j.worker_id = {flavour.param("worker")}
-  AND j.status IN {HELD_SQL}
+  AND j.status IN {OURS_SQL}
 RETURNING id"""
 
 
@@ -93,7 +97,7 @@ def finish_one_sql(flavour: Flavour) -> str:
 UPDATE {jobs.name} AS j
 SET {_ending(flavour, p)}
 WHERE j.id = {p("job_id")} AND j.attempts = {p("attempt")} AND j.worker_id = {p("worker")}
-  AND j.status IN {HELD_SQL}
+  AND j.status IN {OURS_SQL}
 RETURNING id"""
 
 
@@ -108,6 +112,7 @@ def _ending(flavour: Flavour, value: Callable[[str], str]) -> str:
         return f"CASE WHEN {succeeded} THEN j.{column} ELSE {value(column)} END"
 
     return f"""status = {value("status")},
+    started_at = COALESCE(j.started_at, {value("started_at")}),
     finished_at = {flavour.param("now")},
     result = {if_succeeded("result")},
     error_type = {unless_succeeded("error_type")},
@@ -115,7 +120,7 @@ def _ending(flavour: Flavour, value: Callable[[str], str]) -> str:
     error_traceback = {unless_succeeded("error_traceback")}"""
 
 
-def choose_sql(flavour: Flavour, *, capped: bool = True) -> str:
+def choose_sql(flavour: Flavour, *, capped: bool = True, ahead: bool = False) -> str:
     """The queued jobs that free slots should run next (docs/reference/scheduling.md):
     their ids, and for a job of a limit the place it takes.
 
@@ -139,6 +144,10 @@ def choose_sql(flavour: Flavour, *, capped: bool = True) -> str:
     per candidate) only when candidates of several submitters compete, and the
     queues' room within the round only in the ``capped`` statement, for a round where
     some queue has less room than the round claims.
+
+    Jobs another worker claimed ahead are queued but not free (``worker_id`` set).
+    With ``ahead``, each chosen job also gets its place in the choice (``nth``, from
+    1): the first ``run_now`` start now, the others are claimed ahead.
     """
     p, held = flavour.param, HELD_SQL
     queued = f"'{Status.QUEUED.value}'"
@@ -160,6 +169,7 @@ def choose_sql(flavour: Flavour, *, capped: bool = True) -> str:
     order = "priority DESC, load, last_start NULLS FIRST, id"
     several = "d.first_submitter <> d.last_submitter"
     room_of_queues = room_left = ""
+    nth = f", row_number() OVER (ORDER BY {order}) AS nth" if ahead else ""
     if capped:
         room_of_queues = f""",
     ordered AS (
@@ -171,7 +181,7 @@ def choose_sql(flavour: Flavour, *, capped: bool = True) -> str:
     firsts = f"""
             SELECT e.id, e.submitted_by, e.priority, e.queue, e.limit_key, e.concurrency_limit
             FROM {flavour.queued_jobs("e")}
-            WHERE e.status = {queued} AND e.submitted_by = s.name
+            WHERE e.status = {queued} AND e.submitted_by = s.name AND e.worker_id IS NULL
               AND {flavour.member("e.type", "types")}
               AND (e.run_at IS NULL OR e.run_at <= {p("now")})
               AND {allowance.format(queue="e.queue")} > 0
@@ -223,41 +233,92 @@ def choose_sql(flavour: Flavour, *, capped: bool = True) -> str:
         FROM candidates AS d
         WHERE d.limit_key IS NULL OR d.nth_of_limit = 1
     ){room_of_queues}
-    SELECT o.id, CASE WHEN o.limit_key IS NULL THEN NULL ELSE {free_place} END AS place
+    SELECT o.id, CASE WHEN o.limit_key IS NULL THEN NULL ELSE {free_place} END AS place{nth}
     FROM {"ordered" if capped else "scored"} AS o
     {room_left}
     ORDER BY {order}
     LIMIT {p("claim_limit")}"""
 
 
-def claim_sql(flavour: Flavour, *, capped: bool = True) -> str:
+def claim_sql(flavour: Flavour, *, capped: bool = True, ahead: bool = False) -> str:
     """Take the jobs ``choose_sql`` chooses, in one statement; the claimed rows, whole.
+
+    With ``ahead``, only the first ``run_now`` start (``running``); the others stay
+    ``queued`` with the worker's id and a new attempt: claimed ahead, started later
+    by ``start_sql`` or given back by ``release_sql``. A job of a limit is never
+    claimed ahead: its place counts only once it runs.
 
     (SQLite runs the choice and the updates as statements of its own: an UPDATE whose
     FROM is the choice took ten times as long as the choice alone, measured.)
     """
     p = flavour.param
+    queued = f"'{Status.QUEUED.value}'"
+    status, started_at, takes = f"'{Status.RUNNING.value}'", p("now"), ""
+    if ahead:
+        now = f"c.nth <= {p('run_now')}"
+        status = f"CASE WHEN {now} THEN {status} ELSE {queued} END"
+        started_at = f"CASE WHEN {now} THEN {started_at} END"
+        takes = f" AND ({now} OR j.limit_key IS NULL)"
     return f"""
 UPDATE {jobs.name} AS j
-SET status = '{Status.RUNNING.value}', worker_id = {p("worker")}, started_at = {p("now")},
+SET status = {status}, worker_id = {p("worker")}, started_at = {started_at},
     attempts = j.attempts + 1, limit_slot = c.place
-FROM ({choose_sql(flavour, capped=capped)}
+FROM ({choose_sql(flavour, capped=capped, ahead=ahead)}
 ) AS c
-WHERE j.id = c.id AND j.status = '{Status.QUEUED.value}'
+WHERE j.id = c.id AND j.status = {queued} AND j.worker_id IS NULL{takes}
 RETURNING {flavour.returning_all("j")}"""
+
+
+def start_sql(flavour: Flavour) -> str:
+    """Write the starts of jobs claimed ahead (``starts``): ``running`` now, or still
+    ``canceling`` if a cancel was asked for meanwhile (the worker stops it); their ids."""
+    p = flavour.param
+    return f"""
+UPDATE {jobs.name} AS j
+SET status = CASE WHEN j.status = '{Status.QUEUED.value}' THEN '{Status.RUNNING.value}'
+                  ELSE j.status END,
+    started_at = s.at
+FROM {flavour.records("starts", AHEAD_COLUMNS, "s")}
+WHERE j.id = s.job_id AND j.attempts = s.attempt AND j.worker_id = {p("worker")}
+  AND j.status IN {OURS_SQL} AND j.started_at IS NULL
+RETURNING id"""
+
+
+def release_sql(flavour: Flavour) -> str:
+    """Give back jobs claimed ahead that the worker will not run (``releases``):
+    queued for anyone, their attempt not counted; one whose cancel was asked for
+    meanwhile ends ``canceled``. Their ids and new statuses."""
+    p = flavour.param
+    canceling = f"j.status = '{Status.CANCELING.value}'"
+    return f"""
+UPDATE {jobs.name} AS j
+SET status = CASE WHEN {canceling} THEN '{Status.CANCELED.value}' ELSE j.status END,
+    finished_at = CASE WHEN {canceling} THEN {p("now")} END,
+    worker_id = CASE WHEN {canceling} THEN j.worker_id END,
+    attempts = CASE WHEN {canceling} THEN j.attempts ELSE j.attempts - 1 END
+FROM {flavour.records("releases", AHEAD_COLUMNS, "r")}
+WHERE j.id = r.job_id AND j.attempts = r.attempt AND j.worker_id = {p("worker")}
+  AND j.status IN {OURS_SQL} AND j.started_at IS NULL
+RETURNING id, status"""
+
+
+def ahead_value(writes: Sequence[tuple[RunLease, datetime | None]]) -> list[dict[str, Any]]:
+    """The ``starts`` or ``releases`` parameter's rows (``AHEAD_COLUMNS``)."""
+    return [{"job_id": lease.job_id, "attempt": lease.attempt, "at": at} for lease, at in writes]
 
 
 def is_capped(claim: ClaimRequest) -> bool:
     """Whether a queue has less room than the round claims (the ``capped`` statement)."""
     rooms = [*claim.queues.values(), *([] if claim.others is None else [claim.others])]
-    return any(room < claim.limit for room in rooms)
+    return any(room < claim.limit + claim.ahead for room in rooms)
 
 
 def claim_parameters(claim: ClaimRequest, flavour: Flavour) -> dict[str, Any]:
     """The claim's parameters: types, how many, and each queue's room."""
     return {
         "types": flavour.list_value(claim.types),
-        "claim_limit": claim.limit if claim.wanted else 0,
+        "claim_limit": claim.limit + claim.ahead if claim.wanted else 0,
+        "run_now": claim.limit,
         "queues": json.dumps(dict(claim.queues)),
         "others": claim.others,
     }
@@ -275,26 +336,35 @@ def outcome_row(lease: RunLease, outcome: Outcome) -> dict[str, Any]:
         "error_type": error.type if error else None,
         "error_message": error.message if error else None,
         "error_traceback": error.traceback if error else None,
+        "started_at": outcome.started_at,
     }
 
 
 def outcomes_value(outcomes: Sequence[tuple[RunLease, Outcome]]) -> str:
     """The ``outcomes`` parameter: one JSON document."""
-    return json.dumps([outcome_row(lease, outcome) for lease, outcome in outcomes])
+    return json.dumps([outcome_row(lease, outcome) for lease, outcome in outcomes], default=_iso)
 
 
 def end_events(outcomes: Sequence[tuple[RunLease, Outcome]]) -> list[tuple[int, str, str | None]]:
     """The timeline events that close the jobs, as (job id, event, detail), in order:
-    a forced stop says so first, with the reason; then the final status."""
+    the start of a job claimed ahead if it was not written yet; a forced stop, with
+    the reason; then the final status."""
     events: list[tuple[int, str, str | None]] = []
     for lease, outcome in outcomes:
         job_id = lease.job_id
+        if outcome.started_at is not None:
+            events.append((job_id, Event.STARTED.value, started_detail(lease.worker_id)))
         if outcome.forced:
             events.append((job_id, Event.STOPPED_BY_FORCE.value, outcome.detail))
             events.append((job_id, outcome.status.value, None))
         else:
             events.append((job_id, outcome.status.value, outcome.detail))
     return events
+
+
+def _iso(value: datetime) -> str:
+    """A time in a JSON parameter (PostgreSQL reads it as ``timestamptz``)."""
+    return value.isoformat()
 
 
 def started_detail(worker_id: str) -> str:

@@ -11,29 +11,34 @@ execution of five statements was two fifths of a round.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
 from jobprocessor.model import Event, Status
+from jobprocessor.store._sql import CANCELED_BEFORE_START
 from jobprocessor.store.round_sql import (
     Flavour,
+    ahead_value,
     choose_sql,
     claim_parameters,
     end_events,
     finish_one_sql,
     is_capped,
     outcome_row,
+    release_sql,
+    start_sql,
     started_detail,
 )
-from jobprocessor.store.sqlite_driver import converters, driver_of, immediate, read
+from jobprocessor.store.sqlite_driver import Statement, converters, driver_of, immediate, read
 from jobprocessor.store.tables import QUEUED_INDEX, RUN_AT_INDEX, job_events, jobs
 from jobprocessor.store.wal_checkpoints import ROUNDS_AUTOCHECKPOINT
 
 if TYPE_CHECKING:
-    from jobprocessor.store.records import ClaimRequest, Outcome, RunLease
+    from jobprocessor.store.records import AheadWrites, ClaimRequest, Outcome, RunLease
 
 
 def _records(parameter: str, columns: dict[str, str], alias: str) -> str:
@@ -63,15 +68,29 @@ FLAVOUR = Flavour(
     queued_jobs=lambda alias: f"{jobs.name} AS {alias} INDEXED BY {QUEUED_INDEX}",
 )
 FINISH_SQL = finish_one_sql(FLAVOUR)
-#: The choice of jobs to claim, by whether a queue has less room than the round claims.
-CLAIM_SQL = {capped: choose_sql(FLAVOUR, capped=capped) for capped in (False, True)}
+#: The choice of jobs to claim, by whether a queue has less room than the round claims
+#: and whether it claims some ahead (then each chosen job comes with its place).
+CLAIM_SQL = {
+    (capped, ahead): choose_sql(FLAVOUR, capped=capped, ahead=ahead)
+    for capped in (False, True)
+    for ahead in (False, True)
+}
 #: Take one chosen job (one writer at a time: it is still queued).
 TAKE_SQL = f"""
 UPDATE {jobs.name}
 SET status = '{Status.RUNNING.value}', worker_id = :worker, started_at = :now,
     attempts = attempts + 1, limit_slot = :place
-WHERE id = :id AND status = '{Status.QUEUED.value}'
+WHERE id = :id AND status = '{Status.QUEUED.value}' AND worker_id IS NULL
 RETURNING *"""
+#: Claim one chosen job ahead: it stays queued (never a job of a limit).
+TAKE_AHEAD_SQL = f"""
+UPDATE {jobs.name}
+SET worker_id = :worker, attempts = attempts + 1
+WHERE id = :id AND status = '{Status.QUEUED.value}' AND worker_id IS NULL
+  AND limit_key IS NULL
+RETURNING *"""
+START_SQL = start_sql(FLAVOUR)
+RELEASE_SQL = release_sql(FLAVOUR)
 EVENTS_SQL = f"INSERT INTO {job_events.name} (job_id, at, event, by, detail) VALUES (?, ?, ?, ?, ?)"
 _QUEUED_OF_TYPES = f"status = '{Status.QUEUED.value}' AND {FLAVOUR.member('type', 'types')}"
 #: Whether a job of the given types is queued and due (``JobStore.has_queued``).
@@ -93,6 +112,7 @@ def run_round(
     worker_id: str,
     outcomes: Sequence[tuple[RunLease, Outcome]],
     claim: ClaimRequest,
+    ahead: AheadWrites,
     now: datetime,
 ) -> tuple[list[bool], list[Any]]:
     """Run one round in a transaction of its own: (held flags per outcome, claimed rows).
@@ -105,31 +125,70 @@ def run_round(
     at = convert.time(now)
     finished: set[int] = set()
     rows: list[Any] = []
+    events: list[tuple[Any, ...]] = []
     with immediate(driver) as statement:
         statement.sql = FINISH_SQL
         for lease, outcome in outcomes:
             ended = outcome_row(lease, outcome)
             ended.update(result=json.dumps(ended["result"]), now=at, worker=worker_id)
+            if outcome.started_at is not None:
+                ended["started_at"] = convert.time(outcome.started_at)
             finished.update(row[0] for row in driver.execute(FINISH_SQL, ended))
+        if ahead:
+            events += _write_ahead(driver, statement, ahead, worker_id, at, convert.time)
         if claim.wanted:
-            statement.sql = sql = CLAIM_SQL[is_capped(claim)]
+            with_ahead = claim.ahead > 0
+            statement.sql = sql = CLAIM_SQL[is_capped(claim), with_ahead]
             parameters = {"worker": worker_id, "now": at, **claim_parameters(claim, FLAVOUR)}
             chosen = driver.execute(sql, parameters).fetchall()
-            statement.sql = TAKE_SQL
-            for job_id, place in chosen:
+            for job_id, place, *nth in chosen:
                 taken = {"worker": worker_id, "now": at, "place": place, "id": job_id}
-                rows += convert.rows(driver.execute(TAKE_SQL, taken))
-        events = [
+                ahead_of_slots = bool(nth) and nth[0] > claim.limit
+                statement.sql = TAKE_AHEAD_SQL if ahead_of_slots else TAKE_SQL
+                rows += convert.rows(driver.execute(statement.sql, taken))
+        events += [
             (job_id, at, event, None, detail)
             for job_id, event, detail in end_events(outcomes)
             if job_id in finished
         ]
-        detail = started_detail(worker_id)
-        events += [(row.id, at, Event.STARTED.value, None, detail) for row in rows]
+        started = started_detail(worker_id)
+        events += [
+            (row.id, at, Event.STARTED.value, None, started)
+            for row in rows
+            if row.status == Status.RUNNING.value
+        ]
         if events:
             statement.sql = EVENTS_SQL
             driver.executemany(EVENTS_SQL, events)
     return [lease.job_id in finished for lease, _ in outcomes], rows
+
+
+def _write_ahead(
+    driver: sqlite3.Connection,
+    statement: Statement,
+    ahead: AheadWrites,
+    worker_id: str,
+    at: Any,
+    time: Callable[[datetime], Any],
+) -> list[tuple[Any, ...]]:
+    """Write the starts and releases of jobs claimed ahead; their events."""
+    events: list[tuple[Any, ...]] = []
+    parameters = {"worker": worker_id, "now": at}
+    if ahead.starts:
+        starts = [(lease, time(started)) for lease, started in ahead.starts]
+        parameters["starts"] = json.dumps(ahead_value(starts))
+        statement.sql = START_SQL
+        detail = started_detail(worker_id)
+        for (job_id,) in driver.execute(START_SQL, parameters).fetchall():
+            events.append((job_id, at, Event.STARTED.value, None, detail))
+    if ahead.releases:
+        releases = ahead_value([(lease, None) for lease in ahead.releases])
+        parameters["releases"] = json.dumps(releases)
+        statement.sql = RELEASE_SQL
+        for job_id, status in driver.execute(RELEASE_SQL, parameters).fetchall():
+            if status == Status.CANCELED.value:
+                events.append((job_id, at, Event.CANCELED.value, None, CANCELED_BEFORE_START))
+    return events
 
 
 def has_queued(connection: Connection, types: Sequence[str], now: datetime) -> bool:

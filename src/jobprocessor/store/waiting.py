@@ -51,7 +51,9 @@ def with_waiting_reasons(engine: Engine, listed: Sequence[Job]) -> list[Job]:
         ]
     now = utcnow()
     reasons = {
-        job.id: waiting_reason(
+        job.id: f"claimed ahead by worker {job.worker_id}: starts when one of its slots is free"
+        if job.worker_id is not None
+        else waiting_reason(
             queue=job.queue,
             run_at=job.run_at,
             limit_key=job.limit_key,

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, and_, delete, exists, or_, select, up
 
 from jobprocessor.model import Event, Job, Status, utcnow
 from jobprocessor.store._sql import (
+    CANCELED_BEFORE_START,
     HELD,
     INSERT_EVENTS,
     QUEUED_CHANNEL,
@@ -115,6 +116,7 @@ class WorkerRegistry:
                 .with_for_update(skip_locked=True)  # none on SQLite
             )
             now = utcnow()
+            released = self._release_ahead(connection, lost)
             for row in connection.execute(orphaned).all():
                 job = row_to_job(row)
                 detail = lost.get(job.worker_id or "", f"worker {job.worker_id} is gone")
@@ -134,9 +136,40 @@ class WorkerRegistry:
                 rescued.append(Rescued(job.id, status))
             if lost:
                 connection.execute(delete(workers).where(workers.c.id.in_(list(lost))))
-            if any(r.status is Status.QUEUED for r in rescued):
+            if released or any(r.status is Status.QUEUED for r in rescued):
                 self.backend.notify(connection, QUEUED_CHANNEL)
         return rescued
+
+    def _release_ahead(self, connection: Connection, lost: dict[str, str]) -> int:
+        """Give back the jobs lost workers claimed ahead (``prefetch``): queued for
+        anyone, their attempt not counted. Its worker may have started one in the
+        moment before it was lost (its start is written a round later): such a job
+        runs again. One whose cancel was asked for meanwhile ends ``canceled``."""
+        ahead = and_(
+            jobs.c.status.in_([Status.QUEUED.value, Status.CANCELING.value]),
+            jobs.c.started_at.is_(None),
+            jobs.c.worker_id.is_not(None),
+            or_(
+                jobs.c.worker_id.in_(list(lost)),
+                ~exists().where(workers.c.id == jobs.c.worker_id),
+            ),
+        )
+        rows = connection.execute(
+            select(jobs.c.id, jobs.c.status).where(ahead).with_for_update(skip_locked=True)
+        ).all()
+        now = utcnow()
+        for row in rows:
+            if row.status == Status.CANCELING.value:
+                values = {"status": Status.CANCELED.value, "finished_at": now}
+                event = event_row(row.id, Event.CANCELED, None, now, CANCELED_BEFORE_START)
+            else:
+                values = {"worker_id": None, "attempts": jobs.c.attempts - 1}
+                event = event_row(row.id, Event.REQUEUED, None, now, "its worker was lost")
+            connection.execute(
+                update(jobs).where(jobs.c.id == row.id, jobs.c.status == row.status).values(values)
+            )
+            connection.execute(INSERT_EVENTS, [event])
+        return len(rows)
 
     def _lost(
         self, connection: Connection, heartbeat_timeout: float | None, gone_after: float | None

@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import wait
@@ -248,6 +248,12 @@ class Lane:
                 raise
             # One outcome the database refuses must not hold up the others.
             held, jobs = self._finish_one_by_one(outcomes), []
+        self._log_dropped(outcomes, held)
+        return jobs
+
+    @staticmethod
+    def _log_dropped(outcomes: list[Reported], held: list[bool]) -> None:
+        """Say which outcomes were dropped: their jobs were no longer held by this run."""
         for (job, outcome), was_held in zip(outcomes, held, strict=True):
             if not was_held:
                 logger.warning(
@@ -257,7 +263,10 @@ class Lane:
                     job.attempts,
                     outcome.status.value,
                 )
-        return jobs
+
+    def cancel_ahead(self, job_ids: Iterable[int]) -> None:
+        """Cancels asked for jobs no slot of the worker runs (any thread): this lane
+        holds no jobs ahead (``ahead.AheadLane`` does)."""
 
     def _finish_one_by_one(self, outcomes: list[Reported]) -> list[bool]:
         held = []

@@ -36,6 +36,7 @@ from jobprocessor.settings import Settings
 from jobprocessor.store.engine import SessionGuard, create_db_engine
 from jobprocessor.store.jobs import JobStore
 from jobprocessor.store.schema import upgrade
+from jobprocessor.worker.ahead import AheadLane
 from jobprocessor.worker.heartbeat import Heartbeat
 from jobprocessor.worker.lane import Lane, Shared
 from jobprocessor.worker.outages import guard, retry, try_once
@@ -185,7 +186,8 @@ class Worker:
             stop_now=self._stop_now,
             stopped=self._stopped,
         )
-        self.lanes = [Lane(i, shared, self._wake[i]) for i in range(self.lane_count)]
+        kind = AheadLane if self.settings.prefetch else Lane
+        self.lanes = [kind(i, shared, self._wake[i]) for i in range(self.lane_count)]
         for index in range(self.concurrency):
             lane = self.lanes[index % self.lane_count]
             slot = Slot(
@@ -253,14 +255,20 @@ class Worker:
 
     def _forward_cancels(self) -> None:
         running = {slot.job.id: slot for slot in self.slots if slot.job is not None}
-        if not running:
+        if not running and not self.settings.prefetch:
             return
+        elsewhere = []
         for job_id in self.store.cancel_requests(self.id):
             slot = running.get(job_id)
             if slot is not None:
                 job = self.store.get(job_id)
                 by = job.cancel_requested_by if job else None
                 slot.request_cancel(job_id, f"requested by {by}" if by else "requested")
+            else:
+                elsewhere.append(job_id)
+        if elsewhere:
+            for lane in self.lanes:
+                lane.cancel_ahead(elsewhere)
 
     def _rescue(self, heartbeat_timeout: float | None, gone_after: float | None) -> None:
         lost = self.store.workers.rescue_lost(
