@@ -54,10 +54,10 @@ def _py_spy() -> Path:
 
 
 def record(
-    store: str, slots: int, jobs: int, seconds: float, rate: int, raw: Path
+    store: str, slots: int, jobs: int, seconds: float, rate: int, raw: Path, prefetch: int = 0
 ) -> tuple[int, int]:
     """Sample a burn-down's worker: (its pid, the jobs it started while sampled)."""
-    system = JobProcessorSystem(store)
+    system = JobProcessorSystem(store, prefetch=prefetch)
     stamps = Stamps(RESULTS / "profile-stamps")
     system.reset()
     stamps.reset()
@@ -92,7 +92,7 @@ def split(raw: Path, supervisor: int) -> tuple[Stacks, Stacks]:
     """
     own: Stacks = []
     jobs: Stacks = []
-    for frames, samples in flamegraph.parse(raw.read_text().splitlines()):
+    for frames, samples in flamegraph.parse(raw.read_text(errors="replace").splitlines()):
         pids = [int(m.group(1)) for frame in frames if (m := _PROCESS.match(frame))]
         rest = [f for f in frames if not _PROCESS.match(f) and f not in _BOOTSTRAP]
         if pids[-1:] == [supervisor]:
@@ -131,14 +131,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8, help="how long to sample")
     parser.add_argument("--rate", type=int, default=250, help="samples per second")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--prefetch", type=int, default=0, help="the worker's prefetch setting")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     for store in args.stores.split(","):
         for slots in map(int, args.slots.split(",")):
-            name = f"flame-{store}-{slots}"
+            name = f"flame-{store}-{slots}" + (f"-prefetch{args.prefetch}" if args.prefetch else "")
             raw = RESULTS / f"{name}.txt"
-            pid, started = record(store, slots, args.jobs, args.seconds, args.rate, raw)
+            pid, started = record(
+                store, slots, args.jobs, args.seconds, args.rate, raw, args.prefetch
+            )
             own, jobs = split(raw, pid)
             title = f"{store}, {slots} slot(s): {started} jobs in {args.seconds:g} s under py-spy"
             for part, stacks in (("supervisor", own), ("job", jobs)):

@@ -51,7 +51,6 @@ from bench.workloads import (
 ALL_SYSTEMS = (
     "jobprocessor-sqlite",
     "jobprocessor-postgresql",
-    "jobprocessor-sqlite-prefetch",
     "jobprocessor-postgresql-prefetch",
     "procrastinate",
     "pgqueuer",

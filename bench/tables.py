@@ -146,12 +146,6 @@ def dispatch_goals(doc: Doc, stuck_grace: float) -> list[list[str]]:
         ("sqlite: burn-down vs raw sqlite", "jobprocessor-sqlite", "raw-sqlite", (4,)),
         ("postgresql: burn-down vs pgqueuer", "jobprocessor-postgresql", "pgqueuer", (4, 8)),
         (
-            "sqlite with prefetch: burn-down vs raw sqlite",
-            "jobprocessor-sqlite-prefetch",
-            "raw-sqlite",
-            (4,),
-        ),
-        (
             "postgresql with prefetch: burn-down vs pgqueuer",
             "jobprocessor-postgresql-prefetch",
             "pgqueuer",

@@ -71,6 +71,10 @@ class Backend(abc.ABC):
     concurrent_rounds: ClassVar[bool]
     #: A claim takes the database's only write lock: look for work (lock-free) first.
     look_before_claim: ClassVar[bool]
+    #: A round waits for a server, time the worker's slots can use: jobs claimed ahead
+    #: (``prefetch``) help. SQLite's rounds run in the worker's own process and hold
+    #: its GIL: there, claiming ahead cost a third of the jobs/s (change 44).
+    rounds_wait_on_server: ClassVar[bool]
     #: The GIL switch interval of a worker's process, in seconds (None: Python's 5 ms).
     #: Chosen when each job passed between threads (bench/engine_changes.md, change 37);
     #: since a lane runs its slots itself (change 38) two A/B pairs on SQLite were
@@ -193,6 +197,7 @@ class PostgresBackend(Backend):
     name = "postgresql"
     concurrent_rounds = True
     look_before_claim = False
+    rounds_wait_on_server = True
     switch_interval = None
     rounds: ClassVar[RoundStatements] = pg_round
 
@@ -263,6 +268,7 @@ class SqliteBackend(Backend):
     name = "sqlite"
     concurrent_rounds = False
     look_before_claim = True
+    rounds_wait_on_server = False
     switch_interval = 0.0005
     rounds: ClassVar[RoundStatements] = sqlite_round
 

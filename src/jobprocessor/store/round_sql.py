@@ -269,37 +269,50 @@ WHERE j.id = c.id AND j.status = {queued} AND j.worker_id IS NULL{takes}
 RETURNING {flavour.returning_all("j")}"""
 
 
-def start_sql(flavour: Flavour) -> str:
+def start_sql(flavour: Flavour, *, one: bool = False) -> str:
     """Write the starts of jobs claimed ahead (``starts``): ``running`` now, or still
-    ``canceling`` if a cancel was asked for meanwhile (the worker stops it); their ids."""
-    p = flavour.param
+    ``canceling`` if a cancel was asked for meanwhile (the worker stops it); their ids.
+    ``one``: a single start, its columns as parameters of their own (``finish_one_sql``)."""
+    source, value = _ahead_rows(flavour, "starts", one=one)
     return f"""
 UPDATE {jobs.name} AS j
 SET status = CASE WHEN j.status = '{Status.QUEUED.value}' THEN '{Status.RUNNING.value}'
                   ELSE j.status END,
-    started_at = s.at
-FROM {flavour.records("starts", AHEAD_COLUMNS, "s")}
-WHERE j.id = s.job_id AND j.attempts = s.attempt AND j.worker_id = {p("worker")}
-  AND j.status IN {OURS_SQL} AND j.started_at IS NULL
+    started_at = {value("at")}{source}
+WHERE {_ahead_of_ours(flavour, value)}
 RETURNING id"""
 
 
-def release_sql(flavour: Flavour) -> str:
+def release_sql(flavour: Flavour, *, one: bool = False) -> str:
     """Give back jobs claimed ahead that the worker will not run (``releases``):
     queued for anyone, their attempt not counted; one whose cancel was asked for
-    meanwhile ends ``canceled``. Their ids and new statuses."""
-    p = flavour.param
+    meanwhile ends ``canceled``. Their ids and new statuses. ``one``: as ``start_sql``."""
+    source, value = _ahead_rows(flavour, "releases", one=one)
     canceling = f"j.status = '{Status.CANCELING.value}'"
     return f"""
 UPDATE {jobs.name} AS j
 SET status = CASE WHEN {canceling} THEN '{Status.CANCELED.value}' ELSE j.status END,
-    finished_at = CASE WHEN {canceling} THEN {p("now")} END,
+    finished_at = CASE WHEN {canceling} THEN {flavour.param("now")} END,
     worker_id = CASE WHEN {canceling} THEN j.worker_id END,
-    attempts = CASE WHEN {canceling} THEN j.attempts ELSE j.attempts - 1 END
-FROM {flavour.records("releases", AHEAD_COLUMNS, "r")}
-WHERE j.id = r.job_id AND j.attempts = r.attempt AND j.worker_id = {p("worker")}
-  AND j.status IN {OURS_SQL} AND j.started_at IS NULL
+    attempts = CASE WHEN {canceling} THEN j.attempts ELSE j.attempts - 1 END{source}
+WHERE {_ahead_of_ours(flavour, value)}
 RETURNING id, status"""
+
+
+def _ahead_rows(flavour: Flavour, parameter: str, *, one: bool) -> tuple[str, Callable[[str], str]]:
+    """The FROM clause of the rows of ``parameter`` (none for ``one``), and how a
+    statement names their columns."""
+    if one:
+        return "", flavour.param
+    source = f"\nFROM {flavour.records(parameter, AHEAD_COLUMNS, 'a')}"
+    return source, lambda column: f"a.{column}"
+
+
+def _ahead_of_ours(flavour: Flavour, value: Callable[[str], str]) -> str:
+    """The job is one this worker claimed ahead, in that attempt, not yet started."""
+    return f"""j.id = {value("job_id")} AND j.attempts = {value("attempt")}
+  AND j.worker_id = {flavour.param("worker")} AND j.status IN {OURS_SQL}
+  AND j.started_at IS NULL"""
 
 
 def ahead_value(writes: Sequence[tuple[RunLease, datetime | None]]) -> list[dict[str, Any]]:

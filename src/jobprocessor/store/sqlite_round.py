@@ -22,7 +22,6 @@ from jobprocessor.model import Event, Status
 from jobprocessor.store._sql import CANCELED_BEFORE_START
 from jobprocessor.store.round_sql import (
     Flavour,
-    ahead_value,
     choose_sql,
     claim_parameters,
     end_events,
@@ -89,8 +88,8 @@ SET worker_id = :worker, attempts = attempts + 1
 WHERE id = :id AND status = '{Status.QUEUED.value}' AND worker_id IS NULL
   AND limit_key IS NULL
 RETURNING *"""
-START_SQL = start_sql(FLAVOUR)
-RELEASE_SQL = release_sql(FLAVOUR)
+START_SQL = start_sql(FLAVOUR, one=True)
+RELEASE_SQL = release_sql(FLAVOUR, one=True)
 EVENTS_SQL = f"INSERT INTO {job_events.name} (job_id, at, event, by, detail) VALUES (?, ?, ?, ?, ?)"
 _QUEUED_OF_TYPES = f"status = '{Status.QUEUED.value}' AND {FLAVOUR.member('type', 'types')}"
 #: Whether a job of the given types is queued and due (``JobStore.has_queued``).
@@ -173,19 +172,18 @@ def _write_ahead(
 ) -> list[tuple[Any, ...]]:
     """Write the starts and releases of jobs claimed ahead; their events."""
     events: list[tuple[Any, ...]] = []
-    parameters = {"worker": worker_id, "now": at}
+    ours = {"worker": worker_id, "now": at}
     if ahead.starts:
-        starts = [(lease, time(started)) for lease, started in ahead.starts]
-        parameters["starts"] = json.dumps(ahead_value(starts))
         statement.sql = START_SQL
         detail = started_detail(worker_id)
-        for (job_id,) in driver.execute(START_SQL, parameters).fetchall():
-            events.append((job_id, at, Event.STARTED.value, None, detail))
-    if ahead.releases:
-        releases = ahead_value([(lease, None) for lease in ahead.releases])
-        parameters["releases"] = json.dumps(releases)
-        statement.sql = RELEASE_SQL
-        for job_id, status in driver.execute(RELEASE_SQL, parameters).fetchall():
+        for lease, started in ahead.starts:
+            start = {**ours, "job_id": lease.job_id, "attempt": lease.attempt, "at": time(started)}
+            for (job_id,) in driver.execute(START_SQL, start):
+                events.append((job_id, at, Event.STARTED.value, None, detail))
+    statement.sql = RELEASE_SQL
+    for lease in ahead.releases:
+        release = {**ours, "job_id": lease.job_id, "attempt": lease.attempt}
+        for job_id, status in driver.execute(RELEASE_SQL, release):
             if status == Status.CANCELED.value:
                 events.append((job_id, at, Event.CANCELED.value, None, CANCELED_BEFORE_START))
     return events

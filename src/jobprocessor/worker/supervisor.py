@@ -82,6 +82,13 @@ class Worker:
         self.store = JobStore(self.engine)
         backend = self.store.backend
         self.lane_count = min(concurrency, settings.claim_lanes) if backend.concurrent_rounds else 1
+        #: Jobs per slot claimed ahead: the ``prefetch`` setting, where it helps.
+        self.prefetch = settings.prefetch if backend.rounds_wait_on_server else 0
+        if settings.prefetch and not self.prefetch:
+            logger.warning(
+                "prefetch is ignored on %s: it only helps where rounds wait on a server",
+                backend.name,
+            )
         self.slots: list[Slot] = []
         self.lanes: list[Lane] = []
         self._wake = WakeUps(self.lane_count)
@@ -186,7 +193,7 @@ class Worker:
             stop_now=self._stop_now,
             stopped=self._stopped,
         )
-        kind = AheadLane if self.settings.prefetch else Lane
+        kind = AheadLane if self.prefetch else Lane
         self.lanes = [kind(i, shared, self._wake[i]) for i in range(self.lane_count)]
         for index in range(self.concurrency):
             lane = self.lanes[index % self.lane_count]
@@ -255,7 +262,7 @@ class Worker:
 
     def _forward_cancels(self) -> None:
         running = {slot.job.id: slot for slot in self.slots if slot.job is not None}
-        if not running and not self.settings.prefetch:
+        if not running and not self.prefetch:
             return
         elsewhere = []
         for job_id in self.store.cancel_requests(self.id):
