@@ -31,7 +31,7 @@ USERS = {name: Actor(f"bench-user-{name.lower()}", Role.USER) for name in ("A", 
 BULK_CHUNK = 500
 STUCK_GRACE = 1.0
 #: The ``prefetch`` of the variant that claims jobs ahead (``jobprocessor-*-prefetch``).
-PREFETCH = 8
+PREFETCH = 32
 _ACTIVE = [s.value for s in Status if not s.is_finished]
 
 
