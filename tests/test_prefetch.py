@@ -126,10 +126,13 @@ def _claims_ahead(service: JobService, waiting: list[Job]) -> bool:
     return False
 
 
-def test_a_worker_with_prefetch_runs_each_job_once_with_its_whole_timeline(
+def test_workers_with_prefetch_run_each_job_once_with_its_whole_timeline(
     service: JobService, start_worker: Callable[..., Any]
 ) -> None:
-    jobs = service.submit_many(ADMIN, NOOP, [{}] * 120)
+    """Two workers race for the same jobs: a job claimed twice would show a second
+    attempt and a second ``started``."""
+    jobs = service.submit_many(ADMIN, NOOP, [{}] * 300)
+    start_worker(concurrency=2, prefetch=4)
     start_worker(concurrency=2, prefetch=4)
 
     for job in jobs:
@@ -190,3 +193,30 @@ def test_a_stopping_worker_gives_back_its_jobs_claimed_ahead(
         back = service.get(ADMIN, job.id)
         assert (back.status, back.worker_id, back.attempts) == (Status.QUEUED, None, 0)
     assert service.get(ADMIN, long.id).status is Status.CANCELED
+
+
+def test_a_killed_workers_jobs_claimed_ahead_run_on_another_worker(
+    service: JobService, spawn_worker: Callable[..., Any]
+) -> None:
+    long = service.submit(ADMIN, "diag.sleep", {"seconds": 60})
+    waiting = service.submit_many(ADMIN, NOOP, [{}, {}, {}])
+    doomed = spawn_worker(concurrency=1, prefetch=4)
+    wait_for_status(service, long.id, Status.RUNNING)
+    claimed_ahead = _claims_ahead(service, waiting)
+    if claimed_ahead:
+        wait_until(
+            lambda: all(service.get(ADMIN, j.id).worker_id is not None for j in waiting),
+            what="the worker to claim the no-op jobs ahead",
+        )
+
+    doomed.kill()
+    spawn_worker(concurrency=2)
+
+    for job in waiting:
+        done = wait_for_status(service, job.id, Status.SUCCEEDED, timeout=60)
+        assert done.attempts == 1
+        requeued = ["requeued"] if claimed_ahead else []
+        assert _events(service, job.id) == ["submitted", *requeued, "started", "succeeded"]
+    lost = wait_for_status(service, long.id, Status.FAILED, timeout=60)
+    assert lost.error is not None
+    assert lost.error.type == "WorkerLost"

@@ -397,11 +397,15 @@ def test_ten_thousand_tiny_jobs_each_run_exactly_once(
     service: JobService, spawn_worker, database_url: str, record_property
 ) -> None:
     total = 10_000
-    # One worker claims on two lanes at once (PostgreSQL; SQLite always uses one).
+    # One worker claims on two lanes at once, another claims jobs ahead (PostgreSQL;
+    # SQLite always uses one lane and claims nothing ahead).
     # Not a test of lost workers: under a loaded machine (the suite runs in parallel)
     # SQLite's one write lock can delay a heartbeat past the tests' 3 s timeout.
     patient = {"heartbeat_timeout": 30.0}
-    workers = [spawn_worker(concurrency=2, claim_lanes=lanes, **patient) for lanes in (1, 1, 2)]
+    workers = [
+        spawn_worker(concurrency=2, claim_lanes=lanes, prefetch=prefetch, **patient)
+        for lanes, prefetch in ((1, 0), (1, 8), (2, 0))
+    ]
     worker_ids = {worker_id_of(service, w.pid) for w in workers}
 
     began = time.monotonic()
