@@ -108,24 +108,30 @@ class AheadLane(Lane):
         """Follow jobs, keep a round in flight, until the worker stops and the lane
         has drained and given back what it claimed ahead."""
         name = f"rounds-{self.index}"
-        with ThreadPoolExecutor(1, name, self.shared.store.keep_round_connection) as rounds:
-            nudged = True
-            while True:
-                if nudged:
-                    self.nudge.clear()
-                now = time.monotonic()
-                next_tick = self._tick(now)
-                self._take_round()
-                self._take_cancels()
-                if self.shared.stopping.is_set():
-                    self._give_back(len(self._ahead))
-                    self._drain(now)
-                    if self._drained():
-                        return
-                self._start_ahead()
-                self._give_back_stale(now)
-                self._send_round(rounds, now, nudged=nudged)
-                nudged = self._wait(self._timeout_ahead(next_tick))
+        try:
+            with ThreadPoolExecutor(1, name, self.shared.store.keep_round_connection) as rounds:
+                self._loop(rounds)
+        finally:
+            self._round_done.close()
+
+    def _loop(self, rounds: ThreadPoolExecutor) -> None:
+        nudged = True
+        while True:
+            if nudged:
+                self.nudge.clear()
+            now = time.monotonic()
+            next_tick = self._tick(now)
+            self._take_round()
+            self._take_cancels()
+            if self.shared.stopping.is_set():
+                self._give_back(len(self._ahead))
+                self._drain(now)
+                if self._drained():
+                    return
+            self._start_ahead()
+            self._give_back_stale(now)
+            self._send_round(rounds, now, nudged=nudged)
+            nudged = self._wait(self._timeout_ahead(next_tick))
 
     def _drained(self) -> bool:
         return not (
