@@ -93,8 +93,12 @@ _EVENT_COLUMNS = {"job_id": "bigint", "n": "integer", "event": "text", "detail":
 
 def _round_sql(*, capped: bool, ahead: bool) -> str:
     started = canceled = ahead_parts = ""
+    ended = "SELECT id FROM finished"
     if ahead:
+        ended += " UNION ALL SELECT id FROM finished_ahead"
         ahead_parts = f"""
+finished_ahead AS ({finish_sql(FLAVOUR, ahead=True)}
+),
 started AS ({start_sql(FLAVOUR)}
 ),
 released AS ({release_sql(FLAVOUR)}
@@ -118,7 +122,7 @@ logged AS (
     SELECT job_id, {_param("now")}, event, NULL, detail FROM (
         SELECT e.job_id, e.n, e.event, e.detail
         FROM {_records("events", _EVENT_COLUMNS, "e")}
-        WHERE e.job_id IN (SELECT id FROM finished)
+        WHERE e.job_id IN ({ended})
         UNION ALL
         SELECT c.id, 0, '{Event.STARTED.value}', {_param("started_detail")}
         FROM claimed AS c{started}{canceled}
@@ -126,7 +130,7 @@ logged AS (
     ORDER BY job_id, n
 )
 SELECT c.*, f.finished_ids
-FROM (SELECT array_agg(id) AS finished_ids FROM finished) AS f
+FROM (SELECT array_agg(id) AS finished_ids FROM ({ended}) AS e) AS f
 LEFT JOIN claimed AS c ON true
 """
 
@@ -170,7 +174,8 @@ def round_values(
     now: datetime,
 ) -> list[Any]:
     """The round's parameters, in the order of ``PARAMETERS``; without the last
-    three unless the round claims ahead or writes about jobs it claimed ahead."""
+    three unless the round claims ahead or writes about jobs it claimed ahead (their
+    starts, releases, or outcomes with their starts)."""
     events = [
         {"job_id": job_id, "n": n, "event": event, "detail": detail}
         for n, (job_id, event, detail) in enumerate(end_events(outcomes))
@@ -185,7 +190,8 @@ def round_values(
         "starts": _json(ahead_value(ahead.starts)),
         "releases": _json(ahead_value([(lease, None) for lease in ahead.releases])),
     }
-    names = PARAMETERS if ahead or claim.ahead else PARAMETERS[:PLAIN_PARAMETERS]
+    of_ahead = ahead or claim.ahead or any(o.started_at for _, o in outcomes)
+    names = PARAMETERS if of_ahead else PARAMETERS[:PLAIN_PARAMETERS]
     return [parameters[name] for name in names]
 
 

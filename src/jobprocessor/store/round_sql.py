@@ -74,15 +74,24 @@ class Flavour:
     queued_jobs: Callable[[str], str]
 
 
-def finish_sql(flavour: Flavour) -> str:
+def finish_sql(flavour: Flavour, *, ahead: bool = False) -> str:
     """End the jobs of ``outcomes`` whose runs still hold them (this worker, the
-    outcome's attempt); their ids."""
+    outcome's attempt); their ids. ``ahead``: instead, the jobs claimed ahead whose
+    start is written with their outcome (its ``started_at``).
+
+    (Two statements, not one that takes either: with ``queued`` among its statuses,
+    PostgreSQL's plan of the whole round cost twice as much, measured.)"""
+    if ahead:
+        which = f"""j.status IN ('{Status.QUEUED.value}', '{Status.CANCELING.value}')
+  AND j.started_at IS NULL AND d.started_at IS NOT NULL"""
+    else:
+        which = f"j.status IN {HELD_SQL} AND d.started_at IS NULL"
     return f"""
 UPDATE {jobs.name} AS j
 SET {_ending(flavour, lambda column: f"d.{column}")}
 FROM {flavour.records("outcomes", OUTCOME_COLUMNS, "d")}
 WHERE j.id = d.job_id AND j.attempts = d.attempt AND j.worker_id = {flavour.param("worker")}
-  AND j.status IN {OURS_SQL}
+  AND {which}
 RETURNING id"""
 
 
