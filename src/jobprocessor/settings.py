@@ -109,7 +109,11 @@ class Settings(BaseSettings):
         default=500, gt=0, description="Jobs deleted per transaction when purging."
     )
     claim_batch_size: int = Field(
-        default=32, gt=0, description="Most jobs a worker claims in one round trip."
+        default=32,
+        gt=0,
+        description="Most jobs a worker claims in one round trip for its free slots (jobs "
+        "claimed ahead, with prefetch: up to prefetch per slot; capping those at this "
+        "number cost a sixth of the jobs/s).",
     )
     round_linger: float = Field(
         default=0.002,
