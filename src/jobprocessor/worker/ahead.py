@@ -326,7 +326,9 @@ class AheadLane(Lane):
         self._log_dropped(sent.outcomes, held)
         now = time.monotonic()
         free = [slot for slot in self.slots if slot.free]
-        for job in jobs:
+        # The store returns them by id: the more urgent first again (fair share
+        # within one round's jobs aside).
+        for job in sorted(jobs, key=lambda job: (-job.priority, job.id)):
             if job.status is Status.RUNNING and free:
                 free.pop(0).assign(job)
             elif job.status is Status.RUNNING:  # its slot's process is starting again
