@@ -11,6 +11,7 @@ from typing import Any
 from jobprocessor.model import Job, Status, utcnow
 from jobprocessor.service import JobService
 from jobprocessor.store.jobs import AheadWrites, ClaimRequest, JobStore, Outcome, RunLease
+from jobprocessor.submission import SubmitOptions
 from support import ADMIN, register_worker, wait_for_status
 from waiting import wait_until
 
@@ -220,3 +221,25 @@ def test_a_killed_workers_jobs_claimed_ahead_run_on_another_worker(
     lost = wait_for_status(service, long.id, Status.FAILED, timeout=60)
     assert lost.error is not None
     assert lost.error.type == "WorkerLost"
+
+
+def test_jobs_claimed_ahead_start_the_more_urgent_first(
+    service: JobService, start_worker: Callable[..., Any]
+) -> None:
+    """One round claims the long job to run and two more ahead; the urgent one, though
+    submitted last, starts before the other once the slot is free."""
+    long = service.submit(
+        ADMIN, "diag.count", {"n": 100_000, "delay": 0.01}, SubmitOptions(priority=10)
+    )
+    later = service.submit(ADMIN, NOOP, {})
+    urgent = service.submit(ADMIN, NOOP, {}, SubmitOptions(priority=5))
+    start_worker(concurrency=1, prefetch=2)
+    wait_for_status(service, long.id, Status.RUNNING)
+
+    service.cancel(ADMIN, long.id)
+
+    ran_later = wait_for_status(service, later.id, Status.SUCCEEDED)
+    ran_urgent = wait_for_status(service, urgent.id, Status.SUCCEEDED)
+    assert ran_urgent.started_at is not None
+    assert ran_later.started_at is not None
+    assert ran_urgent.started_at < ran_later.started_at
