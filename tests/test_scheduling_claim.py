@@ -13,7 +13,8 @@ from jobprocessor.errors import InvalidInput
 from jobprocessor.model import Actor, Role, Status, utcnow
 from jobprocessor.service import JobService, ListFilter
 from jobprocessor.store import pg_round, sqlite_round
-from jobprocessor.store.jobs import NO_AHEAD, ClaimRequest, JobStore, Outcome, RunLease
+from jobprocessor.store.jobs import ClaimRequest, JobStore, Outcome, RunLease
+from jobprocessor.store.records import Round
 from jobprocessor.store.round_sql import claim_parameters
 from jobprocessor.store.tables import QUEUED_INDEX, jobs
 from jobprocessor.store.waiting import held_per_worker_and_queue
@@ -157,7 +158,7 @@ def _claim_plan(store: JobStore) -> list[str]:
             return [row.detail for row in plan]
         pg_round.prepare(connection)
         connection.exec_driver_sql("PREPARE round AS " + pg_round.ROUND_SQL[False, False])
-        values = pg_round.round_values("w1", [], claim, NO_AHEAD, utcnow())
+        values = pg_round.round_values(Round("w1", utcnow(), claim=claim))
         driver = psycopg.ClientCursor(connection.connection.dbapi_connection)
         execute = driver.mogrify(f"EXECUTE round({', '.join(['%s'] * len(values))})", values)
         plan = connection.exec_driver_sql("EXPLAIN (ANALYZE) " + execute.replace("%", "%%"))

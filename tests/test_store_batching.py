@@ -13,6 +13,7 @@ from jobprocessor.model import JobError, Status
 from jobprocessor.service import JobService
 from jobprocessor.store import sqlite_round
 from jobprocessor.store.jobs import ANALYZE_AFTER_BULK, ClaimRequest, Outcome, RunLease
+from jobprocessor.store.records import Round
 from jobprocessor.worker.outages import is_transient
 from support import ADMIN, register_worker
 from waiting import wait_until
@@ -117,12 +118,10 @@ def test_a_failed_claim_keeps_the_outcomes(
     # A stand-in for the claim losing a race on the held-lock index: any IntegrityError.
     real_round = store.backend.run_round
 
-    def losing_round(
-        connection: Any, worker: str, outcomes: Any, claim: ClaimRequest, ahead: Any, now: Any
-    ) -> Any:
-        if claim.wanted:
+    def losing_round(connection: Any, round_: Round) -> Any:
+        if round_.claim.wanted:
             raise IntegrityError("claim", {}, Exception("lost a race for a limit's place"))
-        return real_round(connection, worker, outcomes, claim, ahead, now)
+        return real_round(connection, round_)
 
     monkeypatch.setattr(store.backend, "run_round", losing_round)
     held, claimed = store.finish_and_claim(

@@ -30,7 +30,7 @@ from jobprocessor.store.tables import UTCDateTime
 from jobprocessor.store.wal_checkpoints import checkpoint_in_background
 
 if TYPE_CHECKING:
-    from jobprocessor.store.records import AheadWrites, ClaimRequest, Outcome, RunLease
+    from jobprocessor.store.records import Round
 
 #: The first key of every worker's liveness lock (the second: the hash of its id).
 LIVENESS_LOCK_CLASS = 74_200_391
@@ -44,15 +44,7 @@ class RoundStatements(Protocol):
     ``sqlite_round``), each run on a connection its ``prepare`` made the worker's own,
     or on one from the pool."""
 
-    def run_round(
-        self,
-        connection: Connection,
-        worker_id: str,
-        outcomes: Sequence[tuple[RunLease, Outcome]],
-        claim: ClaimRequest,
-        ahead: AheadWrites,
-        now: datetime,
-    ) -> tuple[list[bool], list[Any]]: ...
+    def run_round(self, connection: Connection, round_: Round) -> tuple[list[bool], list[Any]]: ...
 
     def has_queued(self, connection: Connection, types: Sequence[str], now: datetime) -> bool: ...
 
@@ -93,18 +85,10 @@ class Backend(abc.ABC):
         one statement (PostgreSQL), the plain engine where it is a transaction of its
         own (SQLite)."""
 
-    def run_round(
-        self,
-        connection: Connection,
-        worker_id: str,
-        outcomes: Sequence[tuple[RunLease, Outcome]],
-        claim: ClaimRequest,
-        ahead: AheadWrites,
-        now: datetime,
-    ) -> tuple[list[bool], list[Any]]:
-        """Outcomes, the writes about jobs claimed ahead, claim and events in one
+    def run_round(self, connection: Connection, round_: Round) -> tuple[list[bool], list[Any]]:
+        """A round's outcomes, writes about jobs claimed ahead, claim and events in one
         transaction: (held flags, claimed rows)."""
-        return self.rounds.run_round(connection, worker_id, outcomes, claim, ahead, now)
+        return self.rounds.run_round(connection, round_)
 
     def kept_round_connection(self) -> KeptConnection:
         """A connection for one thread's rounds, kept between them."""

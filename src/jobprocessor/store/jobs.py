@@ -53,6 +53,7 @@ from jobprocessor.store.records import (
     JobQuery,
     NewJob,
     Outcome,
+    Round,
     RunLease,
 )
 from jobprocessor.store.reports import ReportStore
@@ -291,14 +292,12 @@ class JobStore:
         ``ahead`` writes the starts and releases of jobs claimed ahead in the same
         transaction (``ClaimRequest.ahead`` claims them).
         """
-        now = utcnow()
         assert all(lease.worker_id == worker_id for lease, _ in outcomes)
         outcomes = [(lease, _storable(outcome)) for lease, outcome in outcomes]
+        round_ = Round(worker_id, utcnow(), outcomes, claim, ahead)
         try:
             with self._round_connection() as connection:
-                flags, rows = self.backend.run_round(
-                    connection, worker_id, outcomes, claim, ahead, now
-                )
+                flags, rows = self.backend.run_round(connection, round_)
         except IntegrityError:
             if not claim.wanted:
                 raise

@@ -42,7 +42,7 @@ from jobprocessor.store.round_sql import (
 from jobprocessor.store.tables import job_events, jobs
 
 if TYPE_CHECKING:
-    from jobprocessor.store.records import AheadWrites, ClaimRequest, Outcome, RunLease
+    from jobprocessor.store.records import Round
 
 
 #: The round's parameters, in the order of PostgreSQL's numbered placeholders: the
@@ -144,54 +144,39 @@ ROUND_SQL = {
 }
 
 
-def run_round(
-    connection: Connection,
-    worker_id: str,
-    outcomes: Sequence[tuple[RunLease, Outcome]],
-    claim: ClaimRequest,
-    ahead: AheadWrites,
-    now: datetime,
-) -> tuple[list[bool], list[Any]]:
+def run_round(connection: Connection, round_: Round) -> tuple[list[bool], list[Any]]:
     """Run one round on a ``prepare``d connection: (held flags per outcome, claimed rows).
 
     A flag is False where the worker no longer held the job (a rescue or a cancel
     got there first).
     """
-    values = round_values(worker_id, outcomes, claim, ahead, now)
-    statement = ROUND_SQL[is_capped(claim), len(values) > PLAIN_PARAMETERS]
-    result = execute_on_driver(connection, statement, values)
+    statement = ROUND_SQL[is_capped(round_.claim), round_.of_ahead]
+    result = execute_on_driver(connection, statement, round_values(round_))
     finished = set(result[0].finished_ids or ()) if result else set()
-    flags = [lease.job_id in finished for lease, _ in outcomes]
+    flags = [lease.job_id in finished for lease, _ in round_.outcomes]
     claimed = [row for row in result if row.id is not None]
     return flags, claimed
 
 
-def round_values(
-    worker_id: str,
-    outcomes: Sequence[tuple[RunLease, Outcome]],
-    claim: ClaimRequest,
-    ahead: AheadWrites,
-    now: datetime,
-) -> list[Any]:
+def round_values(round_: Round) -> list[Any]:
     """The round's parameters, in the order of ``PARAMETERS``; without the last
-    three unless the round claims ahead or writes about jobs it claimed ahead (their
-    starts, releases, or outcomes with their starts)."""
+    three unless it concerns jobs claimed ahead (``Round.of_ahead``)."""
     events = [
         {"job_id": job_id, "n": n, "event": event, "detail": detail}
-        for n, (job_id, event, detail) in enumerate(end_events(outcomes))
+        for n, (job_id, event, detail) in enumerate(end_events(round_.outcomes))
     ]
+    ahead = round_.ahead
     parameters = {
-        "outcomes": outcomes_value(outcomes),
+        "outcomes": outcomes_value(round_.outcomes),
         "events": json.dumps(events),
-        **claim_parameters(claim, FLAVOUR),
-        "worker": worker_id,
-        "now": now,
-        "started_detail": started_detail(worker_id),
+        **claim_parameters(round_.claim, FLAVOUR),
+        "worker": round_.worker_id,
+        "now": round_.now,
+        "started_detail": started_detail(round_.worker_id),
         "starts": _json(ahead_value(ahead.starts)),
         "releases": _json(ahead_value([(lease, None) for lease in ahead.releases])),
     }
-    of_ahead = ahead or claim.ahead or any(o.started_at for _, o in outcomes)
-    names = PARAMETERS if of_ahead else PARAMETERS[:PLAIN_PARAMETERS]
+    names = PARAMETERS if round_.of_ahead else PARAMETERS[:PLAIN_PARAMETERS]
     return [parameters[name] for name in names]
 
 

@@ -130,3 +130,22 @@ NO_AHEAD = AheadWrites()
 
 #: A round that only writes outcomes.
 NO_CLAIM = ClaimRequest()
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """What one round of a worker writes and claims, in one transaction: its jobs'
+    outcomes, the starts and releases of jobs it claimed ahead, and its claim."""
+
+    worker_id: str
+    now: datetime
+    outcomes: Sequence[tuple[RunLease, Outcome]] = ()
+    claim: ClaimRequest = NO_CLAIM
+    ahead: AheadWrites = NO_AHEAD
+
+    @property
+    def of_ahead(self) -> bool:
+        """Whether it concerns jobs claimed ahead: it claims some, writes their starts
+        or releases, or an outcome with its start (PostgreSQL's round then has the
+        statements for them)."""
+        return bool(self.ahead or self.claim.ahead or any(o.started_at for _, o in self.outcomes))

@@ -37,7 +37,7 @@ from jobprocessor.store.tables import QUEUED_INDEX, RUN_AT_INDEX, job_events, jo
 from jobprocessor.store.wal_checkpoints import ROUNDS_AUTOCHECKPOINT
 
 if TYPE_CHECKING:
-    from jobprocessor.store.records import AheadWrites, ClaimRequest, Outcome, RunLease
+    from jobprocessor.store.records import AheadWrites, Round
 
 
 def _records(parameter: str, columns: dict[str, str], alias: str) -> str:
@@ -106,22 +106,16 @@ NEXT_DUE_SQL = (
 )
 
 
-def run_round(
-    connection: Connection,
-    worker_id: str,
-    outcomes: Sequence[tuple[RunLease, Outcome]],
-    claim: ClaimRequest,
-    ahead: AheadWrites,
-    now: datetime,
-) -> tuple[list[bool], list[Any]]:
+def run_round(connection: Connection, round_: Round) -> tuple[list[bool], list[Any]]:
     """Run one round in a transaction of its own: (held flags per outcome, claimed rows).
 
     A flag is False where the worker no longer held the job (a rescue or a cancel
     got there first). Errors are raised as SQLAlchemy's, as ``pg_round`` raises them.
     """
+    worker_id, outcomes, claim = round_.worker_id, round_.outcomes, round_.claim
     driver = driver_of(connection)
     convert = converters(jobs, connection.dialect)
-    at = convert.time(now)
+    at = convert.time(round_.now)
     finished: set[int] = set()
     rows: list[Any] = []
     events: list[tuple[Any, ...]] = []
@@ -133,8 +127,8 @@ def run_round(
             if outcome.started_at is not None:
                 ended["started_at"] = convert.time(outcome.started_at)
             finished.update(row[0] for row in driver.execute(FINISH_SQL, ended))
-        if ahead:
-            events += _write_ahead(driver, statement, ahead, worker_id, at, convert.time)
+        if round_.ahead:
+            events += _write_ahead(driver, statement, round_.ahead, worker_id, at, convert.time)
         if claim.wanted:
             with_ahead = claim.ahead > 0
             statement.sql = sql = CLAIM_SQL[is_capped(claim), with_ahead]
