@@ -33,12 +33,10 @@ import dataclasses
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from multiprocessing.connection import wait
 
 from sqlalchemy.exc import DBAPIError
 
@@ -146,12 +144,8 @@ class AheadLane(Lane):
     def _wait(self, timeout: float) -> bool:
         """Wait for the busy slots' pipes, the nudge and the round in flight; take
         what the jobs wrote. True if nudged."""
-        pipes = {slot.pipe: slot for slot in self.slots if slot.pipe is not None}
         nudge, round_done = self.nudge.fileno(), self._round_done.fileno()
-        ready = wait([*pipes, nudge, round_done], timeout)
-        for pipe in ready:
-            if pipe not in (nudge, round_done):
-                pipes[pipe].receive()  # type: ignore[index]
+        ready = self._wait_for_jobs(timeout, nudge, round_done)
         if round_done in ready:
             self._round_done.clear()
         return nudge in ready
@@ -246,8 +240,7 @@ class AheadLane(Lane):
 
     def _claim_ahead(self) -> ClaimRequest:
         """A job for each free slot (none is free while jobs wait ahead), and as many
-        more ahead as ``prefetch`` leaves room for, while recent jobs were short; the
-        queues' caps count the jobs held ahead as running."""
+        more ahead as ``prefetch`` leaves room for, while recent jobs were short."""
         shared = self.shared
         if not self._claims():
             return NO_CLAIM
@@ -255,12 +248,7 @@ class AheadLane(Lane):
         room = 0
         if self._typical_run <= AHEAD_FOR_JOBS_UP_TO and not self._slots_stuck:
             room = max(0, shared.settings.prefetch * len(self.slots) - len(self._ahead))
-        if free + room == 0:
-            return NO_CLAIM
-        running = Counter(slot.job.queue for slot in shared.slots if slot.job is not None)
-        running.update(job.queue for job, _ in self._ahead)
-        named, others = shared.queues.allowances(running, free + room)
-        return ClaimRequest(tuple(shared.types), free, named, others, ahead=room)
+        return self._claim_request(free, room, (job for job, _ in self._ahead))
 
     def _write(
         self, outcomes: list[Reported], claim: ClaimRequest, writes: AheadWrites
@@ -338,9 +326,6 @@ class AheadLane(Lane):
         if sent.wanted:
             self.starved = len(jobs) < sent.wanted
         if len(jobs) < sent.wanted:
-            wait_for = self.shared.settings.poll_interval
-            if due is not None:
-                wait_for = min(wait_for, max(0.0, (due - utcnow()).total_seconds()))
-            if any(job.limit_key for job, _ in sent.outcomes):
-                wait_for = 0.0  # a limit's place freed in this round
-            self._look_at = now + wait_for
+            # Again at once if a limit's place freed in this round (one snapshot).
+            again = any(job.limit_key for job, _ in sent.outcomes)
+            self._look_at = now + (0.0 if again else self._wait_until_due(due))

@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import wait
@@ -135,7 +135,8 @@ class Lane:
         outcomes, self._waiting = self._waiting, []
         free = free[: shared.settings.claim_batch_size] if look else []
         asked_at = utcnow()
-        jobs = self._guard(functools.partial(self._round, outcomes, self._claim_request(free)))
+        claim = self._claim_request(len(free))
+        jobs = self._guard(functools.partial(self._round, outcomes, claim))
         jobs = jobs or []
         for job, slot in zip(jobs, free, strict=False):
             slot.assign(job)
@@ -168,13 +169,19 @@ class Lane:
     def _wait(self, timeout: float) -> bool:
         """Wait for the busy slots' pipes and the nudge; take what the jobs wrote.
         True if nudged."""
-        pipes = {slot.pipe: slot for slot in self.slots if slot.pipe is not None}
         nudge = self.nudge.fileno()
-        ready = wait([*pipes, nudge], timeout)
+        return nudge in self._wait_for_jobs(timeout, nudge)
+
+    def _wait_for_jobs(self, timeout: float, *others: int) -> Sequence[object]:
+        """Wait for the busy slots' pipes and the ``others`` (file descriptors); take
+        what the jobs wrote. What was ready."""
+        pipes = {slot.pipe: slot for slot in self.slots if slot.pipe is not None}
+        ready = wait([*pipes, *others], timeout)
         for pipe in ready:
-            if pipe != nudge:
-                pipes[pipe].receive()  # type: ignore[index]
-        return nudge in ready
+            slot = pipes.get(pipe)  # type: ignore[call-overload]
+            if slot is not None:
+                slot.receive()
+        return ready
 
     def _tick(self, now: float) -> float | None:
         """Tick the busy slots; the earliest next tick (``time.monotonic()``), if any."""
@@ -200,28 +207,34 @@ class Lane:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            pipes = {slot.pipe: slot for slot in self.slots if slot.pipe is not None}
-            for pipe in wait(list(pipes), remaining):
-                pipes[pipe].receive()  # type: ignore[index]
+            self._wait_for_jobs(remaining)
 
     # -- rounds -------------------------------------------------------------------
 
-    def _claim_request(self, free: list[Slot]) -> ClaimRequest:
-        """What this round may claim: a job per free slot, from queues with room."""
+    def _claim_request(
+        self, free: int, ahead: int = 0, held_ahead: Iterable[Job] = ()
+    ) -> ClaimRequest:
+        """What this round may claim: a job per free slot and ``ahead`` more, from
+        queues with room; the queues' caps count the running jobs and those this
+        lane holds ahead (``held_ahead``)."""
         shared = self.shared
-        if not free:
+        if free + ahead == 0:
             return NO_CLAIM
         running = Counter(slot.job.queue for slot in shared.slots if slot.job is not None)
-        named, others = shared.queues.allowances(running, len(free))
-        return ClaimRequest(tuple(shared.types), len(free), named, others)
+        running.update(job.queue for job in held_ahead)
+        named, others = shared.queues.allowances(running, free + ahead)
+        return ClaimRequest(tuple(shared.types), free, named, others, ahead=ahead)
 
     def _idle_wait(self, claimed_at: datetime) -> float:
-        """How long free slots wait when nothing could be claimed at ``claimed_at``:
-        the poll interval, or less when a delayed job falls due sooner (a
+        """How long free slots wait when nothing could be claimed at ``claimed_at``
+        (``_wait_until_due``)."""
+        store, types = self.shared.store, self.shared.types
+        return self._wait_until_due(self._guard(lambda: store.next_due(types, after=claimed_at)))
+
+    def _wait_until_due(self, due: datetime | None) -> float:
+        """The poll interval, or less when a delayed job falls ``due`` sooner (a
         notification or a freed slot wakes the lane earlier anyway)."""
         wait_for = self.shared.settings.poll_interval
-        store, types = self.shared.store, self.shared.types
-        due = self._guard(lambda: store.next_due(types, after=claimed_at))
         if due is not None:
             wait_for = min(wait_for, max(0.0, (due - utcnow()).total_seconds()))
         return wait_for
