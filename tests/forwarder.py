@@ -18,9 +18,11 @@ connection to PostgreSQL, which then ends the session as it would for a dead cli
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import select
 import socket
 import struct
+import termios
 import threading
 import time
 from collections.abc import Callable
@@ -70,6 +72,8 @@ class Link:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _running: int = 1
     _closed: bool = False
+    #: Chunks read from one side and not yet written to the other.
+    _in_hand: int = 0
 
     @property
     def upstream_port(self) -> int | None:
@@ -97,6 +101,23 @@ class Link:
                 # FIN); a pump blocked in send() sees ``aborted`` at its next poll.
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RD)
+
+    def settled(self) -> bool:
+        """Whether nothing the client sent is still on its way to PostgreSQL."""
+        with self._lock:
+            if self._closed or self.aborted:
+                return True
+            if self._in_hand:
+                return False
+            try:
+                unread = fcntl.ioctl(self.downstream, termios.FIONREAD, b"\0\0\0\0")
+            except OSError:
+                return True
+            return struct.unpack("i", unread)[0] == 0
+
+    def _carry(self, chunks: int) -> None:
+        with self._lock:
+            self._in_hand += chunks
 
     def _pump_done(self) -> None:
         """The last pump out closes both sockets (by RST when aborted)."""
@@ -161,6 +182,19 @@ class Forwarder:
     def upstream_ports(self) -> set[int]:
         """Local ports of the live connections to PostgreSQL (``pg_stat_activity.client_port``)."""
         return {port for link in self.links() if (port := link.upstream_port) is not None}
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every byte a client had sent is written to PostgreSQL.
+
+        A partition cut in the network drops packets from then on, but what already
+        reached the forwarder's sockets would still be relayed, late if its threads are
+        slow to run: a cut is only clean once that has gone through.
+        """
+        deadline = time.monotonic() + timeout
+        while not all(link.settled() for link in self.links()):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the forwarder still relays data sent before the cut")
+            time.sleep(0.001)
 
     @property
     def closed(self) -> bool:
@@ -254,14 +288,26 @@ class Forwarder:
 
     def _pump(self, link: Link, source: socket.socket, sink: socket.socket) -> None:
         try:
+            readable = select.poll()
+            readable.register(source, select.POLLIN)
             while not link.aborted:
-                data = source.recv(_CHUNK)
-                if not data:
-                    if not link.aborted:
-                        # End of stream: pass it on as a half-close, as TCP does end to end.
-                        sink.shutdown(socket.SHUT_WR)
-                    return
-                _send(link, sink, data)
+                readable.poll()
+                # Counted as in hand before it leaves the socket, so that ``settled()``
+                # always sees it in one place or the other.
+                link._carry(1)
+                try:
+                    try:
+                        data = source.recv(_CHUNK, socket.MSG_DONTWAIT)
+                    except BlockingIOError:
+                        continue
+                    if not data:
+                        if not link.aborted:
+                            # End of stream: pass it on as a half-close, as TCP does.
+                            sink.shutdown(socket.SHUT_WR)
+                        return
+                    _send(link, sink, data)
+                finally:
+                    link._carry(-1)
         except OSError as error:
             # A reset or a dead peer on one side resets the other.
             link.abort(error)

@@ -264,6 +264,8 @@ class Partition:
         for address in (self.host_address, self.namespace_address):
             self._run_ip("-n", self.router, "route", "replace", "blackhole", f"{address}/32")
         self._cut = True
+        # What crossed just before the cut is still relayed: let it arrive first.
+        self.forwarder.settle()
 
     def heal(self) -> None:
         """Let packets through again (nothing to do if not cut)."""
