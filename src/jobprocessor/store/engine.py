@@ -10,6 +10,7 @@ plain ``BEGIN`` and do not lock.
 from __future__ import annotations
 
 import contextlib
+import select
 import sqlite3
 import threading
 import time
@@ -22,7 +23,7 @@ import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from jobprocessor.errors import InvalidInput
@@ -109,28 +110,56 @@ def create_db_engine(
     url: str,
     *,
     pool_size: int = 5,
-    pre_ping: bool = True,
+    check_idle: bool = True,
     guard: SessionGuard | None = SessionGuard(),
 ) -> Engine:
     """An engine set up for concurrent workers on SQLite or PostgreSQL.
 
-    ``pre_ping`` tests a pooled PostgreSQL connection before each use (one round
-    trip per transaction), so that a restarted server costs callers no error. The
-    worker turns it off: it retries every database action that fails on a dead
-    connection anyway, and its claim loop runs one transaction per few jobs.
+    ``check_idle`` discards a pooled PostgreSQL connection that the server ended
+    while it sat in the pool (``_discard_ended_connections``), so that a restarted
+    server costs callers no error. The worker turns it off: it retries every
+    database action that fails on a dead connection anyway.
     ``guard`` says how soon silent PostgreSQL sessions are given up (SQLite: unused).
     """
     parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, pool_size)
-    return create_engine(
+    engine = create_engine(
         parsed,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=pre_ping,
         pool_recycle=1800,
         connect_args=guard.connect_args() if guard is not None else {},
     )
+    if check_idle:
+        _discard_ended_connections(engine)
+    return engine
+
+
+def _discard_ended_connections(engine: Engine) -> None:
+    """Before a pooled connection is handed out, look at its socket: a server that
+    shuts down or restarts ends every session with a message (then the end of the
+    stream), which an idle connection has no other reason to receive. Such a
+    connection is discarded and the pool connects anew, as SQLAlchemy's
+    ``pool_pre_ping`` would do, without its round trip: a fifth of a submission's
+    time (``bench/engine_changes.md``, change 45). A peer that vanished without a
+    word (a cut network) is not seen; the pre-ping would only have waited for it.
+    """
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(driver: Any, _record: ConnectionPoolEntry, _proxy: object) -> None:
+        connection = cast("psycopg.Connection[Any]", driver)
+        if connection.closed or connection.broken or _has_unread_input(connection):
+            raise DisconnectionError("the server ended this connection while it was idle")
+
+
+def _has_unread_input(connection: psycopg.Connection[Any]) -> bool:
+    """Whether the server sent something the connection has not read."""
+    try:
+        readable, _, _ = select.select([connection.fileno()], [], [], 0)
+    except (OSError, ValueError):  # no socket any more
+        return True
+    return bool(readable)
 
 
 def _sqlite_engine(url: URL, pool_size: int) -> Engine:

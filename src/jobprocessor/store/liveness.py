@@ -40,7 +40,7 @@ class Liveness:
             self._engine: Engine = create_db_engine(
                 str(backend.engine.url.render_as_string(hide_password=False)),
                 pool_size=1,
-                pre_ping=False,
+                check_idle=False,
                 guard=SessionGuard(silence=silence),
             ).execution_options(isolation_level="AUTOCOMMIT")
             self._connection = KeptConnection(self._engine, self._prepare)

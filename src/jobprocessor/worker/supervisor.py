@@ -76,7 +76,7 @@ class Worker:
         self.engine = create_db_engine(
             settings.database_url,
             pool_size=concurrency + 3,
-            pre_ping=False,
+            check_idle=False,
             guard=SessionGuard.of(settings),
         )
         self.store = JobStore(self.engine)
