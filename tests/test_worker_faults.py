@@ -166,6 +166,26 @@ def test_job_ignoring_cancel_is_stopped_by_force_and_its_process_replaced(
     assert old_pid not in after
 
 
+def test_a_job_process_killed_while_it_waits_is_replaced_and_the_next_job_runs(
+    service: JobService, spawn_worker
+) -> None:
+    # The worker learns of it only as it hands the process a job (the pipe is broken):
+    # that job must start in a fresh process, not fail.
+    worker = spawn_worker(concurrency=1)
+    first = service.submit(ADMIN, "diag.noop", {})
+    wait_for_status(service, first.id, Status.SUCCEEDED)
+    ((idle_pid, idle_start),) = job_processes(worker.pid).items()
+    os.kill(idle_pid, signal.SIGKILL)
+    wait_until(lambda: not process_alive(idle_pid, idle_start), what="the job process to end")
+
+    follow_up = service.submit(ADMIN, "diag.count", {"n": 3, "delay": 0.01})
+    finished = wait_for_status(service, follow_up.id, *FINISHED, timeout=60)
+    assert finished.status is Status.SUCCEEDED, finished
+    assert event_names(service, follow_up.id) == ["submitted", "started", "succeeded"]
+    assert idle_pid not in job_processes(worker.pid)
+    assert worker.process.poll() is None, worker.output()
+
+
 # -- 4. a job that raises -------------------------------------------------------
 
 

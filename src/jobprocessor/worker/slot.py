@@ -273,9 +273,14 @@ class Slot:
     # -- the run ----------------------------------------------------------------
 
     def _send_run(self, job: Job) -> bool:
-        """Hand ``job`` to a live process; False if there is none."""
-        process, runs = self._process, self._runs
-        if process is None or runs is None or not process.is_alive():
+        """Hand ``job`` to a live process; False if there is none.
+
+        A process that ended while it waited has closed its end of the pipe: the
+        write fails (``BrokenPipeError``). Asking ``is_alive()`` first cost a system
+        call per job, and could not close the race with a process that ends just after.
+        """
+        runs = self._runs
+        if self._process is None or runs is None:
             return False
         try:
             messages.send(runs, _run_message(job))
