@@ -110,20 +110,24 @@ def pg_pool() -> Iterator[DatabasePool]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty, migrated database of each kind."""
     if request.param == "sqlite":
         path = tmp_path / "jobs.sqlite3"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
-        return
-    template = request.getfixturevalue("pg_template")
-    pool = request.getfixturevalue("pg_pool")
-    name = pool.take(template)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_database_url")
+    return url
+
+
+@pytest.fixture
+def pg_database_url(pg_pool: DatabasePool, pg_template: str) -> Iterator[str]:
+    """An empty, migrated PostgreSQL database, for what only a server has."""
+    name = pg_pool.take(pg_template)
     try:
         yield pg_url(name)
     finally:
-        pool.give_back(name)
+        pg_pool.give_back(name)
 
 
 @pytest.fixture

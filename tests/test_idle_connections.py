@@ -16,19 +16,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 from jobprocessor.store.engine import create_db_engine
-from pg_pool import DatabasePool
-from support import pg_admin, pg_url
+from support import pg_admin
 from waiting import wait_until
-
-
-@pytest.fixture
-def pg_database_url(pg_pool: DatabasePool, pg_template: str) -> Iterator[str]:
-    """A PostgreSQL database only: an embedded SQLite database has no server to end it."""
-    name = pg_pool.take(pg_template)
-    try:
-        yield pg_url(name)
-    finally:
-        pg_pool.give_back(name)
 
 
 @pytest.fixture
