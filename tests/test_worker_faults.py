@@ -12,6 +12,7 @@ junit properties; run with ``-rP`` (or ``-s``) to see them.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import random
@@ -380,9 +381,16 @@ def test_sigusr1_writes_every_threads_stack_and_the_worker_runs_on(
     # started its slots found no lane on any stack).
     first = service.submit(ADMIN, "diag.noop", {})
     assert wait_for_status(service, first.id, Status.SUCCEEDED)
-    worker.signal(signal.SIGUSR1)
-    wait_until(lambda: "worker/lane.py" in worker.output(), what="the claim lane's stack")
-    assert "Thread 0x" in worker.output()
+    # Once seen in CI (1 run in several): no lane in the log 15 s after the signal.
+    # Asked again, up to three times, and the log shown if it never comes.
+    for _ in range(3):
+        worker.signal(signal.SIGUSR1)
+        with contextlib.suppress(AssertionError):
+            wait_until(lambda: "worker/lane.py" in worker.output(), timeout=5, what="the stacks")
+            break
+    output = worker.output()
+    assert "worker/lane.py" in output, f"no claim lane's stack in the worker's log:\n{output}"
+    assert "Thread 0x" in output
 
     job = service.submit(ADMIN, "diag.noop", {})
     assert wait_for_status(service, job.id, Status.SUCCEEDED)
