@@ -8,6 +8,7 @@ so that job code never needs a database connection of its own.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -58,12 +59,22 @@ class JobContext:
         self._lock = threading.Lock()
         self._pending_progress: tuple[float, float | None, str | None] | None = None
         self._last_progress = 0.0
-        # A logger of its own, outside logging's registry: a registered one per job
-        # would stay in a warm process for good, and setLevel walks every
-        # registered logger, so each job started slower than the one before.
-        self.log = logging.Logger(f"jobprocessor.job.{job_id}", logging.INFO)
-        self.log.propagate = False
-        self.log.addHandler(_ReportHandler(reporter))
+
+    @functools.cached_property
+    def log(self) -> logging.Logger:
+        """The job's logger: INFO and above go to its report.
+
+        A logger of its own, outside logging's registry: a registered one per job
+        would stay in a warm process for good, and setLevel walks every registered
+        logger, so each job started slower than the one before. Made on first use:
+        a logger, its handler and their locks cost a job process about a tenth of
+        its time per job for jobs that never log (``bench/engine_changes.md``,
+        change 48).
+        """
+        log = logging.Logger(f"jobprocessor.job.{self.job_id}", logging.INFO)
+        log.propagate = False
+        log.addHandler(_ReportHandler(self._reporter))
+        return log
 
     @property
     def canceled(self) -> bool:
