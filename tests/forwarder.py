@@ -290,11 +290,14 @@ class Forwarder:
         try:
             readable = select.poll()
             readable.register(source, select.POLLIN)
+            # Only what the client sends counts for ``settled()``: an answer on its way
+            # to a cut-off client may wait in ``_send`` as long as the cut lasts.
+            carried = 1 if source is link.downstream else 0
             while not link.aborted:
                 readable.poll()
                 # Counted as in hand before it leaves the socket, so that ``settled()``
                 # always sees it in one place or the other.
-                link._carry(1)
+                link._carry(carried)
                 try:
                     try:
                         data = source.recv(_CHUNK, socket.MSG_DONTWAIT)
@@ -307,7 +310,7 @@ class Forwarder:
                         return
                     _send(link, sink, data)
                 finally:
-                    link._carry(-1)
+                    link._carry(-carried)
         except OSError as error:
             # A reset or a dead peer on one side resets the other.
             link.abort(error)

@@ -2,10 +2,10 @@
 
 The lane waits in one ``poll`` over the pipes of its busy slots and its nudge. When
 jobs end, it writes their outcomes and claims their successors in one transaction (a
-round), and hands each claimed job straight to its slot's process: no thread
-hand-over between a job's end, the round and the next job's start. A worker has one lane,
-or on PostgreSQL up to ``claim_lanes``, each owning its share of the slots, so that
-one lane's wait for the database does not hold up the slots of another.
+round), and hands each claimed job straight to its slot's process: no thread hand-over
+between a job's end, the round and the next job's start. A worker has one lane, or on
+PostgreSQL up to ``claim_lanes``, each owning its share of the slots, so that one
+lane's wait for the database does not hold up the slots of another.
 
 A slot never starts a job before its previous job's outcome is durable: the lane
 writes an outcome in the very round that claims the slot's next job.
