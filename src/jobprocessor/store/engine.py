@@ -139,11 +139,12 @@ def create_db_engine(
 def _discard_ended_connections(engine: Engine) -> None:
     """Before a pooled connection is handed out, look at its socket: a server that
     shuts down or restarts ends every session with a message (then the end of the
-    stream), which an idle connection has no other reason to receive. Such a
-    connection is discarded and the pool connects anew, as SQLAlchemy's
-    ``pool_pre_ping`` would do, without its round trip: a fifth of a submission's
-    time (``bench/engine_changes.md``, change 45). A peer that vanished without a
-    word (a cut network) is not seen; the pre-ping would only have waited for it.
+    stream). Such a connection is discarded and the pool connects anew, as
+    SQLAlchemy's ``pool_pre_ping`` would do, without its round trip: a fifth of a
+    submission's time (``bench/engine_changes.md``, change 45). The rare other word
+    an idle session gets (a setting changed by a configuration reload) costs a
+    healthy connection and a connect. A peer that vanished without a word (a cut
+    network) is not seen; the pre-ping would only have waited for it.
     """
 
     @event.listens_for(engine, "checkout")
