@@ -80,6 +80,10 @@ class JobProcessorSystem(System):
         if prefetch:
             self.name += "-prefetch"
             self.workloads = ("burn-down",)
+            self.slots_are = (
+                f"{JobProcessorSystem.slots_are}, claiming up to {prefetch} jobs per slot "
+                "ahead (the `prefetch` setting)"
+            )
         self._service: JobService | None = None
         if store == "sqlite":
             self._path = RESULTS / "bench-jobprocessor.sqlite3"
