@@ -35,9 +35,11 @@ def _backend_pid(engine: Engine) -> int:
 
 def _end_pooled_session(engine: Engine) -> int:
     """End the session of the engine's one pooled connection from another; its pid."""
-    pid = _backend_pid(engine)
-    pooled = engine.pool._pool.queue[0]  # type: ignore[attr-defined]
-    socket = pooled.dbapi_connection.fileno()
+    with engine.connect() as connection:  # the pool's one connection, back to it after
+        pid = int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        driver = connection.connection.dbapi_connection
+        assert driver is not None
+        socket = driver.fileno()
     with pg_admin() as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
 
