@@ -28,18 +28,22 @@ def engines(pg_database_url: str) -> Iterator[list[Engine]]:
         engine.dispose()
 
 
-def _backend_pid(engine: Engine) -> int:
+def _session(engine: Engine) -> tuple[int, int]:
+    """The server's pid of the connection the pool hands out, and its socket."""
     with engine.connect() as connection:
-        return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        pid = int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        driver = connection.connection.dbapi_connection
+        assert driver is not None
+        return pid, driver.fileno()
+
+
+def _backend_pid(engine: Engine) -> int:
+    return _session(engine)[0]
 
 
 def _end_pooled_session(engine: Engine) -> int:
     """End the session of the engine's one pooled connection from another; its pid."""
-    with engine.connect() as connection:  # the pool's one connection, back to it after
-        pid = int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
-        driver = connection.connection.dbapi_connection
-        assert driver is not None
-        socket = driver.fileno()
+    pid, socket = _session(engine)
     with pg_admin() as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
 

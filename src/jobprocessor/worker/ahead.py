@@ -42,7 +42,7 @@ from sqlalchemy.exc import DBAPIError
 
 from jobprocessor.model import Job, Status, utcnow
 from jobprocessor.store.jobs import NO_CLAIM, AheadWrites, ClaimRequest, Outcome, RunLease
-from jobprocessor.worker.lane import Lane, Reported, Shared
+from jobprocessor.worker.lane import Lane, Reported, Shared, finish_one_by_one
 from jobprocessor.worker.outages import GUARD_PAUSE, is_transient
 from jobprocessor.worker.slot import Slot
 from jobprocessor.worker.wakeups import Nudge
@@ -279,15 +279,8 @@ class AheadLane(Lane):
         self, leases: list[tuple[RunLease, Outcome]], writes: AheadWrites
     ) -> list[bool]:
         store, worker_id = self.shared.store, self.shared.worker_id
-        held = []
-        for lease, outcome in leases:
-            try:
-                held.append(store.finish(lease, outcome))
-            except DBAPIError as error:
-                if is_transient(error):
-                    raise
-                logger.exception("job %d: its outcome could not be recorded", lease.job_id)
-                held.append(True)
+        held: list[bool] = []
+        finish_one_by_one(store, leases, held)  # a transient error: all of it again
         try:
             store.finish_and_claim(worker_id, [], NO_CLAIM, writes)
         except DBAPIError as error:

@@ -23,7 +23,7 @@ import select
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -260,16 +260,19 @@ class Lane:
             if store.backend.look_before_claim and not store.has_queued(claim.types):
                 return []
             return store.claim(worker_id, claim.types, claim.limit, claim)
+        leases = [(RunLease.of(job), outcome) for job, outcome in outcomes]
         try:
-            held, jobs = store.finish_and_claim(
-                worker_id, [(RunLease.of(job), outcome) for job, outcome in outcomes], claim
-            )
+            held, jobs = store.finish_and_claim(worker_id, leases, claim)
         except DBAPIError as error:
             if is_transient(error):
                 self._waiting[:0] = outcomes
                 raise
-            # One outcome the database refuses must not hold up the others.
-            held, jobs = self._finish_one_by_one(outcomes), []
+            held, jobs = [], []
+            try:
+                finish_one_by_one(store, leases, held)
+            except DBAPIError:
+                self._waiting[:0] = outcomes[len(held) :]
+                raise
         self._log_dropped(outcomes, held)
         return jobs
 
@@ -289,19 +292,6 @@ class Lane:
     def cancel_ahead(self, job_ids: Iterable[int]) -> None:
         """Cancels asked for jobs no slot of the worker runs (any thread): this lane
         holds no jobs ahead (``ahead.AheadLane`` does)."""
-
-    def _finish_one_by_one(self, outcomes: list[Reported]) -> list[bool]:
-        held = []
-        for index, (job, outcome) in enumerate(outcomes):
-            try:
-                held.append(self.shared.store.finish(RunLease.of(job), outcome))
-            except DBAPIError as error:
-                if is_transient(error):
-                    self._waiting[:0] = outcomes[index:]
-                    raise
-                logger.exception("job %d: its outcome could not be recorded", job.id)
-                held.append(True)
-        return held
 
     # -- draining -------------------------------------------------------------------
 
@@ -331,3 +321,21 @@ class Lane:
     def _guard(self, action: Callable[[], T]) -> T | None:
         """Run a database action; an outage is logged and tried again next time."""
         return guard(action, self.shared.stopped)
+
+
+def finish_one_by_one(
+    store: JobStore, leases: Sequence[tuple[RunLease, Outcome]], held: list[bool]
+) -> None:
+    """Write outcomes one at a time, after a round the database refused: one outcome
+    it refuses must not hold up the others. Appends to ``held`` whether each job was
+    still held by its run (True for an outcome that could not be recorded at all: it
+    is logged, not tried again). A transient error is raised; ``held`` then says how
+    many were written, for the caller to put the others back."""
+    for lease, outcome in leases:
+        try:
+            held.append(store.finish(lease, outcome))
+        except DBAPIError as error:
+            if is_transient(error):
+                raise
+            logger.exception("job %d: its outcome could not be recorded", lease.job_id)
+            held.append(True)
